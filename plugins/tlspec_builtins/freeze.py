@@ -1,0 +1,146 @@
+"""Built-in freeze policies: which backbone layers are not trained.
+
+Every policy sees the backbone's layers in graph order (input layers excluded).
+"Layers with weights" are the ones that can be trained at all; policies that
+count layers count those, so pooling and activation layers do not shift N.
+BatchNormalization layers stay frozen (inference mode) unless the section says
+``batchnorm: train`` — the default of the ``none`` policy.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Literal, Sequence
+
+from pydantic import Field, PositiveInt, field_validator
+
+from tlspec.api import FreezeConfig, FreezePolicy, LayerInfo, PlanError
+from tlspec.errors import did_you_mean, one_of
+from tlspec.hookspecs import hookimpl
+
+
+class AllConfig(FreezeConfig):
+    pass
+
+
+class NoneConfig(FreezeConfig):
+    batchnorm: Literal["inference", "train"] = "train"
+
+
+class UntilConfig(FreezeConfig):
+    layer: str = Field(description="Freeze the backbone's layers up to this one.")
+    inclusive: bool = Field(True, description="Freeze the named layer too (false: it stays trainable).")
+
+
+class TrainLastConfig(FreezeConfig):
+    n: PositiveInt = Field(description="How many of the last layers with weights stay trainable.")
+
+
+class PatternConfig(FreezeConfig):
+    include: list[str] = Field(default_factory=lambda: [".*"],
+                               description="Regexes (full match) of layer names to freeze.")
+    exclude: list[str] = Field(default_factory=list,
+                               description="Regexes of layer names to keep trainable even if included.")
+
+    @field_validator("include", "exclude")
+    @classmethod
+    def _compiles(cls, patterns: list[str]) -> list[str]:
+        for pattern in patterns:
+            try:
+                re.compile(pattern)
+            except re.error as error:
+                raise ValueError(f"invalid regular expression {pattern!r}: {error}") from None
+        return patterns
+
+
+class FractionConfig(FreezeConfig):
+    fraction: float = Field(gt=0.0, le=1.0,
+                            description="Freeze this fraction of the layers with weights, from the bottom.")
+
+
+def _weighted(layers: Sequence[LayerInfo]) -> list[LayerInfo]:
+    return [layer for layer in layers if layer.has_weights]
+
+
+class All(FreezePolicy):
+    name = "all"
+    summary = "Freeze every backbone layer."
+    Config = AllConfig
+
+    def select(self, config, layers):
+        return {layer.name for layer in layers}
+
+
+class Nothing(FreezePolicy):
+    name = "none"
+    summary = "Train every backbone layer (BatchNorm too, unless batchnorm: inference)."
+    Config = NoneConfig
+
+    def select(self, config, layers):
+        return set()
+
+
+class Until(FreezePolicy):
+    name = "until"
+    summary = "Freeze layers up to (and including) a named layer; train the rest."
+    Config = UntilConfig
+
+    def select(self, config: UntilConfig, layers):
+        names = [layer.name for layer in layers]
+        if config.layer not in names:
+            raise PlanError(f"the backbone has no layer '{config.layer}'{did_you_mean(config.layer, names)}",
+                            ("layer",))
+        stop = names.index(config.layer) + (1 if config.inclusive else 0)
+        return set(names[:stop])
+
+
+class TrainLast(FreezePolicy):
+    name = "train_last"
+    summary = "Freeze everything except the last N layers that have weights."
+    Config = TrainLastConfig
+
+    def select(self, config: TrainLastConfig, layers):
+        weighted = _weighted(layers)
+        if config.n > len(weighted):
+            raise PlanError(f"the backbone has only {len(weighted)} layers with weights; n is {config.n}",
+                            ("n",))
+        first_trainable = weighted[-config.n].name
+        names = [layer.name for layer in layers]
+        return set(names[:names.index(first_trainable)])
+
+
+class Pattern(FreezePolicy):
+    name = "pattern"
+    summary = "Freeze layers whose names match include regexes and no exclude regex."
+    Config = PatternConfig
+
+    def select(self, config: PatternConfig, layers):
+        names = [layer.name for layer in layers]
+        for field, patterns in (("include", config.include), ("exclude", config.exclude)):
+            for index, pattern in enumerate(patterns):
+                if not any(re.fullmatch(pattern, name) for name in names):
+                    raise PlanError(f"pattern {pattern!r} matches no backbone layer "
+                                    f"(layers: {one_of(names, limit=6)})", (field, index))
+        return {name for name in names
+                if any(re.fullmatch(p, name) for p in config.include)
+                and not any(re.fullmatch(p, name) for p in config.exclude)}
+
+
+class Fraction(FreezePolicy):
+    name = "fraction"
+    summary = "Freeze the bottom fraction of the layers that have weights."
+    Config = FractionConfig
+
+    def select(self, config: FractionConfig, layers):
+        weighted = _weighted(layers)
+        count = round(config.fraction * len(weighted))
+        if count == 0:
+            return set()
+        last_frozen = weighted[count - 1].name
+        names = [layer.name for layer in layers]
+        return set(names[:names.index(last_frozen) + 1])
+
+
+@hookimpl
+def tlspec_freeze_policies():
+    return [All(), Nothing(), Until(), TrainLast(), Pattern(), Fraction()]

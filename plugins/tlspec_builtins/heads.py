@@ -1,0 +1,121 @@
+"""Built-in heads: ``classifier`` and ``regression``.
+
+Both read one or more tensors, reduce each to (batch, features) with
+``pooling``, concatenate them, apply optional hidden Dense layers and dropout,
+and end in a Dense layer named after the head (the Keras output name).
+"""
+
+from __future__ import annotations
+
+from abc import abstractmethod
+from typing import Literal, Sequence
+
+from pydantic import Field, PositiveInt, field_validator
+
+from tlspec.api import Built, ComponentPlan, Head, HeadConfig, PlanContext, PlanError, TensorInfo
+from tlspec.hookspecs import hookimpl
+from tlspec_builtins.common import (Activation, HiddenLayer, Pooling, Rate, apply, check_head_input, concatenate,
+                                    hidden_layers, pool)
+
+
+class DenseHeadConfig(HeadConfig):
+    pooling: Pooling = Field("avg", description="How a feature map of rank > 2 becomes a vector.")
+    hidden: list[PositiveInt | HiddenLayer] = Field(
+        default_factory=list, description="Hidden Dense layers: unit counts or {units, activation, dropout}.")
+    hidden_activation: Activation = Field("relu", description="Activation of hidden layers given as numbers.")
+    dropout: Rate = Field(0.0, description="Dropout before the output layer.")
+
+
+class ClassifierConfig(DenseHeadConfig):
+    classes: PositiveInt | list[str] = Field(description="Number of classes, or their names in label order.")
+    activation: Literal["softmax", "sigmoid"] = Field(
+        "softmax", description="softmax: one class per example; sigmoid: independent labels (multi-label).")
+
+    @field_validator("classes")
+    @classmethod
+    def _distinct_names(cls, value):
+        if isinstance(value, list):
+            if not value:
+                raise ValueError("give at least one class name")
+            repeated = sorted({name for name in value if value.count(name) > 1})
+            if repeated:
+                raise ValueError(f"class names must be distinct; repeated: {', '.join(repeated)}")
+        return value
+
+    @property
+    def class_count(self) -> int:
+        return self.classes if isinstance(self.classes, int) else len(self.classes)
+
+
+class RegressionConfig(DenseHeadConfig):
+    units: PositiveInt = Field(1, description="Number of values predicted.")
+    activation: Activation = Field("linear", description="Activation of the output layer.")
+
+
+class _DenseHead(Head):
+    def plan(self, config: DenseHeadConfig, inputs: Sequence[TensorInfo], context: PlanContext) -> ComponentPlan:
+        if not inputs:
+            raise PlanError(f"head '{config.name}' needs an input: set 'from'", ("from",))
+        many = len(inputs) > 1
+        for index, info in enumerate(inputs):
+            check_head_input(config.name, info, config.pooling, ("from", index) if many else ("from",))
+        return ComponentPlan(output=TensorInfo((None, self.units(config))))
+
+    def build(self, config: DenseHeadConfig, inputs: Sequence, context: PlanContext) -> Built:
+        import keras
+
+        name = config.name
+        created = []
+        features = [pool(tensor, config.pooling, name if len(inputs) == 1 else f"{name}_{i}", created)
+                    for i, tensor in enumerate(inputs)]
+        x = concatenate(features, name, created)
+        for index, layer in enumerate(hidden_layers(config.hidden, config.hidden_activation), start=1):
+            x = apply(keras.layers.Dense(layer.units, activation=layer.activation, name=f"{name}_hidden_{index}"),
+                      x, created)
+            if layer.dropout:
+                x = apply(keras.layers.Dropout(layer.dropout, name=f"{name}_hidden_{index}_dropout"), x, created)
+        if config.dropout:
+            x = apply(keras.layers.Dropout(config.dropout, name=f"{name}_dropout"), x, created)
+        output = apply(keras.layers.Dense(self.units(config), activation=config.activation, name=name), x, created)
+        return Built(output=output, layers=created)
+
+    @abstractmethod
+    def units(self, config) -> int:
+        """Size of the output layer."""
+
+
+class Classifier(_DenseHead):
+    name = "classifier"
+    summary = "Dense classifier: pooling, optional hidden layers, softmax or sigmoid output."
+    Config = ClassifierConfig
+    default_metrics = ("accuracy",)
+
+    def plan(self, config: ClassifierConfig, inputs, context):
+        if config.activation == "softmax" and config.class_count < 2:
+            raise PlanError("softmax needs at least 2 classes; for one yes/no label use activation: sigmoid",
+                            ("classes",))
+        return super().plan(config, inputs, context)
+
+    def units(self, config: ClassifierConfig) -> int:
+        return config.class_count
+
+    def loss(self, config: ClassifierConfig) -> str:
+        if config.loss:
+            return config.loss
+        return "sparse_categorical_crossentropy" if config.activation == "softmax" else "binary_crossentropy"
+
+
+class Regression(_DenseHead):
+    name = "regression"
+    summary = "Dense regression output (mean squared error by default)."
+    Config = RegressionConfig
+    default_loss = "mse"
+    default_metrics = ("mae",)
+
+    def units(self, config: RegressionConfig) -> int:
+        return config.units
+
+
+@hookimpl
+def tlspec_heads():
+    return [Classifier(), Regression()]

@@ -1,0 +1,90 @@
+"""``keras_file``: a saved ``.keras`` model as a backbone, optionally cut at a named layer.
+
+The model is loaded with ``keras.saving.load_model(..., safe_mode=True)``: a
+file that needs unsafe deserialization (Lambda layers) is refused with a clear
+error. Layer names are read from the archive's ``config.json`` without
+TensorFlow, so ``cut_at`` and references are checked by ``tlspec validate``.
+"""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from pathlib import Path
+from typing import Sequence
+
+from pydantic import Field
+
+from tlspec.api import (Backbone, Built, ComponentConfig, ComponentPlan, PlanContext, PlanError, TensorInfo,
+                        UnknownEndpoint)
+from tlspec.errors import did_you_mean, one_of
+from tlspec.hookspecs import hookimpl
+from tlspec_builtins.common import component_layers
+
+
+class KerasFileConfig(ComponentConfig):
+    path: str = Field(description="Path to a .keras file, relative to the spec.")
+    cut_at: str | None = Field(None, description="Layer whose output becomes the backbone's output; "
+                                                 "default: the model's own output.")
+
+
+def read_layer_names(path: Path) -> list[str]:
+    """Top-level layer names from a .keras archive, without TensorFlow."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            config = json.loads(archive.read("config.json"))
+    except (zipfile.BadZipFile, KeyError, json.JSONDecodeError) as error:
+        raise PlanError(f"{path} is not a .keras archive ({error})", ("path",)) from None
+    layers = config.get("config", {}).get("layers", [])
+    return [layer.get("config", {}).get("name") or layer.get("name") for layer in layers
+            if layer.get("class_name") != "InputLayer"]
+
+
+class KerasFile(Backbone):
+    name = "keras_file"
+    summary = "A saved .keras model (safe mode), cut at a named layer."
+    Config = KerasFileConfig
+
+    def plan(self, config: KerasFileConfig, inputs: Sequence[TensorInfo], context: PlanContext) -> ComponentPlan:
+        path = context.resolve_path(config.path)
+        if not path.is_file():
+            raise PlanError(f"model file not found: {config.path} (looked for {path})", ("path",))
+        names = read_layer_names(path)
+        if config.cut_at is not None and config.cut_at not in names:
+            raise PlanError(f"{config.path} has no layer '{config.cut_at}'{did_you_mean(config.cut_at, names)}; "
+                            f"layers: {one_of(names, limit=8)}", ("cut_at",))
+        # Shapes are only known once the model is loaded (checked again at build time).
+        return ComponentPlan(output=TensorInfo(), endpoints={name: TensorInfo() for name in names})
+
+    def build(self, config: KerasFileConfig, inputs: Sequence, context: PlanContext) -> Built:
+        import keras
+
+        path = context.resolve_path(config.path)
+        try:
+            model = keras.saving.load_model(path, compile=False, safe_mode=True)
+        except Exception as error:
+            raise PlanError(f"could not load {config.path} in safe mode: {type(error).__name__}: {error}",
+                            ("path",)) from error
+        layers = component_layers(model)
+        by_name = {layer.name: layer for layer in layers}
+        output = by_name[config.cut_at].output if config.cut_at else model.output
+        wanted = sorted(context.wanted_endpoints)
+        for name in wanted:
+            if name not in by_name:
+                raise UnknownEndpoint(name, list(by_name))
+        if not inputs:
+            created = {layer.name: layer.output for layer in model.layers
+                       if isinstance(layer, keras.layers.InputLayer)}
+            return Built(output=output, endpoints={n: by_name[n].output for n in wanted}, layers=layers,
+                         inputs=created)
+        if len(inputs) != len(model.inputs):
+            raise PlanError(f"{config.path} takes {len(model.inputs)} inputs; 'from' gives {len(inputs)}",
+                            ("from",))
+        wrapped = keras.Model(model.inputs, [output] + [by_name[n].output for n in wanted], name=context.name)
+        results = wrapped(list(inputs) if len(inputs) > 1 else inputs[0])
+        return Built(output=results[0], endpoints=dict(zip(wanted, results[1:])), layers=layers)
+
+
+@hookimpl
+def tlspec_backbones():
+    return [KerasFile()]

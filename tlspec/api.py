@@ -1,0 +1,279 @@
+"""What a plugin author implements: config models and builder classes.
+
+A plugin contributes objects of these four kinds through the hooks in
+``tlspec.hookspecs``. Each object names itself (``name``, the word users write
+after ``plugin:``), declares a pydantic ``Config`` for its section of the spec
+(unknown fields are errors), and implements:
+
+* ``plan`` — TensorFlow-free: from the shapes it receives, say what it produces,
+  or raise ``PlanError`` naming the offending field. ``tlspec validate`` runs it
+  on what is known statically; ``tlspec build`` runs it again on real shapes.
+* ``build`` — create Keras layers (import ``keras`` inside the method, never at
+  module level, so validation stays fast).
+
+This module must not import TensorFlow or Keras.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar, Literal, Sequence
+
+from pydantic import BaseModel, ConfigDict, Field
+
+IDENTIFIER = r"^[A-Za-z_][A-Za-z0-9_]*$"
+
+
+# ---------------------------------------------------------------- configs
+
+class PluginConfig(BaseModel):
+    """Base of every plugin section: ``plugin: <name>`` plus the plugin's options."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    plugin: str = Field(description="Which installed plugin handles this section.")
+
+
+class ComponentConfig(PluginConfig):
+    """Base of backbone and block sections."""
+
+    name: str | None = Field(None, pattern=IDENTIFIER,
+                             description="Name other sections use to refer to this component.")
+    from_: str | list[str] | None = Field(
+        None, alias="from",
+        description="Where the input comes from: 'inputs.<name>', '<component>' or "
+                    "'<component>.<endpoint>'. Omit to let the backbone create its own input.",
+    )
+
+
+class HeadConfig(PluginConfig):
+    """Base of head sections: a head is a model output with its own loss."""
+
+    name: str = Field(pattern=IDENTIFIER, description="Unique head name; also the Keras output name.")
+    from_: str | list[str] = Field(
+        "backbone", alias="from",
+        description="Reference(s) to the tensor(s) this head reads, e.g. 'backbone', "
+                    "'backbone.block4_pool', 'encoder.states', 'inputs.x'.",
+    )
+    loss: str | None = Field(None, description="Keras loss name; the plugin chooses when omitted.")
+    metrics: list[str] | None = Field(None, description="Keras metric names; plugin default when omitted.")
+    loss_weight: float = Field(1.0, ge=0, description="Weight of this head's loss in the total loss.")
+
+
+class FreezeConfig(PluginConfig):
+    """Base of freeze policy sections."""
+
+    batchnorm: Literal["inference", "train"] = Field(
+        "inference",
+        description="'inference': BatchNormalization layers stay frozen (inference mode) even where "
+                    "the policy unfreezes their neighbours; 'train': they follow the policy.",
+    )
+
+
+class DataConfig(PluginConfig):
+    """Base of data source sections."""
+
+
+# ---------------------------------------------------------------- shapes
+
+@dataclass(frozen=True)
+class TensorInfo:
+    """A tensor's shape as far as it is known: batch axis first.
+
+    ``shape=None``: even the rank is unknown (checked again at build time).
+    ``exact``: the sizes are real (None then means a variable size); when False,
+    a None size may simply not be known before building.
+    """
+
+    shape: tuple[int | None, ...] | None = None
+    exact: bool = False
+
+    @property
+    def rank(self) -> int | None:
+        return None if self.shape is None else len(self.shape)
+
+    @classmethod
+    def of(cls, tensor: Any) -> "TensorInfo":
+        return cls(tuple(tensor.shape), exact=True)
+
+    @classmethod
+    def of_rank(cls, rank: int) -> "TensorInfo":
+        return cls((None,) * rank)
+
+    def __str__(self) -> str:
+        if self.shape is None:
+            return "(unknown)"
+        return "(" + ", ".join("None" if d is None else str(d) for d in self.shape) + ")"
+
+
+UNKNOWN = TensorInfo()
+
+
+@dataclass(frozen=True)
+class LayerInfo:
+    """What a freeze policy may look at: TensorFlow-free facts about one layer."""
+
+    name: str
+    has_weights: bool
+    is_batchnorm: bool = False
+
+
+@dataclass
+class ComponentPlan:
+    """What a backbone, block or head declares it produces.
+
+    ``endpoints``: named tensors others may reference as '<component>.<endpoint>'
+    (None: not known without building; references are then checked at build time).
+    ``layers``: the component's layers in graph order, for freeze policies (None: unknown).
+    ``own_inputs``: model inputs the component creates itself (name -> shape).
+    """
+
+    output: TensorInfo
+    endpoints: dict[str, TensorInfo] | None = field(default_factory=dict)
+    layers: list[LayerInfo] | None = None
+    own_inputs: dict[str, TensorInfo] = field(default_factory=dict)
+
+
+class PlanError(Exception):
+    """Raised by ``plan``/``build``/``select``: the spec asks for something impossible.
+
+    ``field`` is the path of the offending option inside the plugin's section,
+    e.g. ``("pooling",)``, so the error points at the right line.
+    """
+
+    def __init__(self, message: str, field: str | tuple = ()):
+        super().__init__(message)
+        self.message = message
+        self.field = (field,) if isinstance(field, str) else tuple(field)
+
+
+class UnknownEndpoint(LookupError):
+    """Raised by ``build`` when a referenced endpoint does not exist in the component."""
+
+    def __init__(self, endpoint: str, known: Sequence[str]):
+        super().__init__(endpoint)
+        self.endpoint = endpoint
+        self.known = list(known)
+
+
+# ---------------------------------------------------------------- context
+
+@dataclass
+class PlanContext:
+    """Given to ``plan`` and ``build``: who the component is, where the spec lives."""
+
+    name: str
+    spec_dir: Path
+    wanted_endpoints: frozenset[str] = frozenset()
+    seed: int | None = None
+
+    def resolve_path(self, value: str | Path) -> Path:
+        """Paths in a spec are relative to the spec file."""
+        path = Path(value).expanduser()
+        return path if path.is_absolute() else (self.spec_dir / path)
+
+
+@dataclass
+class Built:
+    """What ``build`` returns: Keras tensors and the layers the component owns."""
+
+    output: Any
+    endpoints: dict[str, Any] = field(default_factory=dict)
+    layers: list[Any] = field(default_factory=list)
+    inputs: dict[str, Any] = field(default_factory=dict)
+
+
+# ---------------------------------------------------------------- plugin kinds
+
+class _Plugin(ABC):
+    kind: ClassVar[str]
+    name: ClassVar[str]
+    Config: ClassVar[type[PluginConfig]]
+    summary: ClassVar[str] = ""
+
+
+class Backbone(_Plugin):
+    """A component that turns inputs into features (also usable as a named block)."""
+
+    kind = "backbone"
+    Config: ClassVar[type[ComponentConfig]]
+
+    @abstractmethod
+    def plan(self, config: ComponentConfig, inputs: Sequence[TensorInfo], context: PlanContext) -> ComponentPlan:
+        ...
+
+    @abstractmethod
+    def build(self, config: ComponentConfig, inputs: Sequence[Any], context: PlanContext) -> Built:
+        ...
+
+
+class Head(_Plugin):
+    """A model output: layers on top of referenced tensors, with a loss and metrics."""
+
+    kind = "head"
+    Config: ClassVar[type[HeadConfig]]
+    default_loss: ClassVar[str] = "mse"
+    default_metrics: ClassVar[tuple[str, ...]] = ()
+
+    @abstractmethod
+    def plan(self, config: HeadConfig, inputs: Sequence[TensorInfo], context: PlanContext) -> ComponentPlan:
+        ...
+
+    @abstractmethod
+    def build(self, config: HeadConfig, inputs: Sequence[Any], context: PlanContext) -> Built:
+        ...
+
+    def loss(self, config: HeadConfig) -> str:
+        return config.loss or self.default_loss
+
+    def metrics(self, config: HeadConfig) -> list[str]:
+        return list(config.metrics if config.metrics is not None else self.default_metrics)
+
+
+class FreezePolicy(_Plugin):
+    """Chooses which backbone layers are frozen (not trained)."""
+
+    kind = "freeze"
+    Config: ClassVar[type[FreezeConfig]]
+
+    @abstractmethod
+    def select(self, config: FreezeConfig, layers: Sequence[LayerInfo]) -> set[str]:
+        """Names of the layers to freeze. Raise PlanError for an impossible request."""
+        ...
+
+
+class DataSource(_Plugin):
+    """Yields training/validation/test data as tf.data datasets.
+
+    ``describe`` (TensorFlow-free) declares what the source yields so the spec
+    can be checked against the model before training; ``datasets`` builds the
+    tf.data pipelines.
+    """
+
+    kind = "data"
+    Config: ClassVar[type[DataConfig]]
+
+    @abstractmethod
+    def describe(self, config: DataConfig, spec_dir: Path) -> dict[str, Any]:
+        ...
+
+    @abstractmethod
+    def datasets(self, config: DataConfig, spec_dir: Path, batch_size: int, seed: int | None) -> dict[str, Any]:
+        ...
+
+
+PLUGIN_KINDS: dict[str, type[_Plugin]] = {
+    "backbone": Backbone,
+    "head": Head,
+    "freeze": FreezePolicy,
+    "data": DataSource,
+}
+
+CONFIG_BASES: dict[str, type[PluginConfig]] = {
+    "backbone": ComponentConfig,
+    "head": HeadConfig,
+    "freeze": FreezeConfig,
+    "data": DataConfig,
+}

@@ -1,0 +1,122 @@
+"""Validated spec -> Keras functional model (imports TensorFlow).
+
+Components are built in the graph's topological order. Each plugin's ``plan``
+runs again on the real shapes before its ``build``, so a shape problem that
+could not be seen statically is still reported at its line in the spec.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from tlspec.api import Built, LayerInfo, PlanError, TensorInfo, UnknownEndpoint
+from tlspec.graph import INPUTS, Component, Problems, check_freeze, plugin_crash, report_unknown_endpoint, run_plan
+from tlspec.validation import ValidatedSpec
+
+
+@dataclass
+class Assembly:
+    """A built model and what each component contributed to it."""
+
+    model: Any
+    built: dict[str, Built]
+    validated: ValidatedSpec
+    frozen_layers: set[str] = field(default_factory=set)
+
+    @property
+    def graph(self):
+        return self.validated.graph
+
+
+def layer_info(layer) -> LayerInfo:
+    import keras
+
+    return LayerInfo(layer.name, bool(layer.weights), isinstance(layer, keras.layers.BatchNormalization))
+
+
+def assemble(validated: ValidatedSpec) -> Assembly:
+    from tlspec.tf_runtime import keras
+
+    keras = keras()
+
+    graph = validated.graph
+    problems = Problems(validated.locations)
+    if validated.spec.seed is not None:
+        keras.utils.set_random_seed(validated.spec.seed)
+
+    spec_inputs = {name: keras.Input(shape=tuple(value.shape), dtype=value.dtype, name=name)
+                   for name, value in validated.spec.inputs.items()}
+    built: dict[str, Built] = {}
+    model_inputs: dict[str, Any] = {}
+
+    def tensor_of(ref):
+        if ref.target == INPUTS:
+            return spec_inputs[ref.endpoint]
+        source = built[ref.target]
+        if ref.endpoint is None:
+            return source.output
+        if ref.endpoint not in source.endpoints:
+            report_unknown_endpoint(problems, ref, list(source.endpoints))
+            problems.raise_if_any()
+        return source.endpoints[ref.endpoint]
+
+    for component in graph.components.values():
+        tensors = [tensor_of(ref) for ref in component.refs]
+        context = graph.context(component)
+        component.plan = run_plan(component, [TensorInfo.of(t) for t in tensors], context, problems)
+        problems.raise_if_any()
+        built[component.name] = _build(graph, component, tensors, context, problems)
+        problems.raise_if_any()
+        for name, tensor in built[component.name].inputs.items():
+            if name in model_inputs or name in spec_inputs:
+                problems.at_key(component.path, f"two model inputs are named '{name}'; set input_name")
+            model_inputs[name] = tensor
+    problems.raise_if_any()
+
+    used = {ref.endpoint for c in graph.components.values() for ref in c.refs if ref.target == INPUTS}
+    for name in spec_inputs:
+        if name not in used:
+            problems.at_key((INPUTS, name), f"input '{name}' is declared but nothing reads it")
+    problems.raise_if_any()
+    inputs = [spec_inputs[name] for name in spec_inputs] + list(model_inputs.values())
+    outputs = [built[head.name].output for head in graph.heads()]
+    try:
+        model = keras.Model(inputs=inputs if len(inputs) > 1 else inputs[0],
+                            outputs=outputs if len(outputs) > 1 else outputs[0],
+                            name=validated.spec.name)
+    except ValueError as error:
+        problems.at_key(("heads",), f"Keras could not connect the graph: {error}")
+        problems.raise_if_any()
+
+    backbone_layers = built[graph.backbone].layers
+    check_freeze(graph, problems, [layer_info(layer) for layer in backbone_layers])
+    problems.raise_if_any()
+    frozen = set(graph.frozen_layers or ())
+    for layer in backbone_layers:
+        layer.trainable = layer.name not in frozen
+    return Assembly(model=model, built=built, validated=validated, frozen_layers=frozen)
+
+
+def _build(graph, component: Component, tensors, context, problems: Problems) -> Built | None:
+    section = component.section
+    try:
+        result = section.record.plugin.build(section.config, tensors, context)
+    except PlanError as error:
+        problems.at_value(section.path + error.field, error.message)
+        return None
+    except UnknownEndpoint as error:
+        for other in graph.components.values():
+            for ref in other.refs:
+                if ref.target == component.name and ref.endpoint == error.endpoint:
+                    report_unknown_endpoint(problems, ref, error.known)
+        return None
+    except Exception as error:
+        problems.at_key(section.path, plugin_crash(section, "build", error))
+        return None
+    if not isinstance(result, Built):
+        problems.at_key(section.path, f"{section.kind} plugin '{section.record.name}' returned "
+                                      f"{type(result).__name__} from build(), not tlspec.api.Built")
+        return None
+    return result
+

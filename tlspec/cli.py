@@ -1,0 +1,186 @@
+"""The ``tlspec`` command line."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+from tlspec import __version__
+from tlspec.errors import SpecError, TlspecError
+
+EXIT_OK, EXIT_FAILURE, EXIT_SPEC = 0, 1, 2
+
+
+def _add_spec_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("spec", type=Path, help="the spec file (YAML)")
+    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                        help="override a field, e.g. --set train.epochs=3 or --set heads.animal.dropout=0.5 "
+                             "(the value is YAML; repeatable)")
+
+
+def parser() -> argparse.ArgumentParser:
+    main = argparse.ArgumentParser(prog="tlspec", description="Transfer learning, declared.")
+    main.add_argument("--version", action="version", version=f"tlspec {__version__}")
+    commands = main.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    validate = commands.add_parser("validate", help="check a spec without building it (no TensorFlow)")
+    _add_spec_arguments(validate)
+    validate.set_defaults(run=cmd_validate)
+
+    build = commands.add_parser("build", help="build (and compile) the model; print layers and parameters")
+    _add_spec_arguments(build)
+    build.add_argument("--json", action="store_true", help="print a JSON report instead of a table")
+    build.add_argument("--plot", type=Path, metavar="FILE", help="write a PNG of the component graph")
+    build.set_defaults(run=cmd_build)
+
+    plugins = commands.add_parser("plugins", help="list installed plugins")
+    plugins.add_argument("--json", action="store_true", help="print JSON")
+    plugins.set_defaults(run=cmd_plugins)
+
+    schema = commands.add_parser("schema", help="print the JSON Schema of the spec language")
+    schema.add_argument("-o", "--output", type=Path, metavar="FILE", help="write to FILE instead of stdout")
+    schema.set_defaults(run=cmd_schema)
+    return main
+
+
+def cmd_validate(args) -> int:
+    from tlspec.validation import validate_file
+
+    started = time.perf_counter()
+    validated = validate_file(args.spec, args.overrides)
+    graph = validated.graph
+    heads = ", ".join(head.name for head in graph.heads())
+    backbone = graph.components[graph.backbone].section
+    print(f"{args.spec}: valid — backbone {backbone.record.name}, heads: {heads}, "
+          f"freeze: {validated.freeze.record.name} ({(time.perf_counter() - started) * 1000:.0f} ms)")
+    return EXIT_OK
+
+
+def cmd_build(args) -> int:
+    from tlspec.validation import validate_file
+
+    validated = validate_file(args.spec, args.overrides)
+    from tlspec.assemble import assemble
+    from tlspec.compiling import compile_model
+    from tlspec.summary import report
+
+    assembly = assemble(validated)
+    compile_model(assembly)
+    result = report(assembly)
+    if args.plot:
+        from tlspec.plot import plot
+
+        plot(assembly, args.plot)
+    if args.json:
+        print(json.dumps(result, indent=2))
+    else:
+        _print_build_table(result)
+        if args.plot:
+            print(f"graph written to {args.plot}")
+    return EXIT_OK
+
+
+def _print_build_table(result: dict) -> None:
+    from rich.table import Table
+
+    table = Table(title=f"{result['name']}", title_justify="left")
+    for column in ("component", "role", "plugin", "layers", "output shape"):
+        table.add_column(column, no_wrap=True)
+    table.add_column("trainable", justify="right", no_wrap=True)
+    table.add_column("frozen", justify="right", no_wrap=True)
+    for row in result["components"]:
+        shape = "(" + ", ".join("None" if d is None else str(d) for d in row["output_shape"]) + ")"
+        table.add_row(row["name"], row["role"], row["plugin"], str(row["layers"]), shape,
+                      f"{row['trainable']:,}", f"{row['frozen']:,}")
+    params = result["params"]
+    table.add_section()
+    table.add_row("total", "", "", str(len(result["layers"])), "", f"{params['trainable']:,}",
+                  f"{params['non_trainable']:,}")
+    console = _console()
+    console.print(table)
+    inputs = ", ".join(f"{i['name']} {tuple(i['shape'])}" for i in result["inputs"])
+    outputs = ", ".join(f"{o['name']} {tuple(o['shape'])}" for o in result["outputs"])
+    console.print(f"inputs: {inputs}\noutputs: {outputs}\n"
+                  f"parameters: {params['total']:,} total, {params['trainable']:,} trainable, "
+                  f"{params['non_trainable']:,} non-trainable")
+
+
+def _console():
+    """A rich console that does not squeeze tables when output is piped."""
+    from rich.console import Console
+
+    console = Console()
+    return console if console.is_terminal else Console(width=160)
+
+
+def cmd_plugins(args) -> int:
+    from tlspec.plugins import default_registry
+
+    registry = default_registry()
+    records = [{"kind": r.kind, "name": r.name, "distribution": r.origin.distribution,
+                "version": r.origin.version, "entry_point": r.origin.entry_point,
+                "summary": r.plugin.summary} for r in registry.all_records()]
+    failures = [{"entry_point": f.origin.entry_point, "distribution": f.origin.distribution,
+                 "version": f.origin.version, "error": f.error} for f in registry.failures]
+    if args.json:
+        print(json.dumps({"plugins": records, "failures": failures}, indent=2))
+    else:
+        from rich.table import Table
+
+        table = Table()
+        for column in ("kind", "name", "distribution", "version", "summary"):
+            table.add_column(column)
+        for record in records:
+            table.add_row(record["kind"], record["name"], record["distribution"], record["version"],
+                          record["summary"])
+        console = _console()
+        console.print(table)
+        for failure in registry.failures:
+            console.print(f"[red]failed:[/red] {failure}", highlight=False)
+    return EXIT_OK if not failures else EXIT_FAILURE
+
+
+def cmd_schema(args) -> int:
+    from tlspec.json_schema import json_schema
+    from tlspec.plugins import default_registry
+
+    text = json.dumps(json_schema(default_registry()), indent=2)
+    if args.output:
+        args.output.write_text(text + "\n", encoding="utf-8")
+        print(f"schema written to {args.output}")
+    else:
+        print(text)
+    return EXIT_OK
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        return args.run(args)
+    except SpecError as error:
+        for problem in error.problems:
+            print(f"{problem}", file=sys.stderr)
+        count = len(error.problems)
+        print(f"{getattr(args, 'spec', 'spec')}: {count} problem{'s' if count != 1 else ''}", file=sys.stderr)
+        return EXIT_SPEC
+    except TlspecError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_FAILURE
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except Exception as error:
+        if os.environ.get("TLSPEC_DEBUG"):
+            raise
+        print(f"internal error: {type(error).__name__}: {error}\n"
+              "(this is a tlspec bug; rerun with TLSPEC_DEBUG=1 for the traceback and report it)",
+              file=sys.stderr)
+        return EXIT_FAILURE
+
+
+if __name__ == "__main__":
+    sys.exit(main())

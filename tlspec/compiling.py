@@ -1,0 +1,56 @@
+"""Compile an assembled model from the spec: optimizer, and per head loss, metrics, weight.
+
+Loss and metric names are resolved one by one first, so a misspelt name is
+reported at its line in the spec instead of deep inside ``model.compile``.
+"""
+
+from __future__ import annotations
+
+from tlspec.assemble import Assembly
+from tlspec.graph import Problems
+
+# Strings model.compile understands that keras.metrics.get does not resolve by itself.
+_COMPILE_ALIASES = {"accuracy", "acc", "crossentropy", "ce"}
+
+
+def make_optimizer(assembly: Assembly, problems: Problems, learning_rate: float | None = None):
+    import keras
+
+    spec = assembly.validated.spec.train.optimizer
+    options = spec.model_dump(exclude={"name"}, exclude_none=True)
+    if learning_rate is not None:
+        options["learning_rate"] = learning_rate
+    optimizer_class = type(keras.optimizers.get(spec.name))
+    try:
+        return optimizer_class(**options)
+    except (TypeError, ValueError) as error:
+        problems.at_value(("train", "optimizer"), f"{spec.name} does not accept these options: {error}")
+        return None
+
+
+def compile_model(assembly: Assembly, learning_rate: float | None = None) -> None:
+    import keras
+
+    problems = Problems(assembly.validated.locations)
+    losses, metrics, weights = {}, {}, {}
+    for component in assembly.graph.heads():
+        head, config, path = component.section.record.plugin, component.section.config, component.path
+        loss = head.loss(config)
+        try:
+            keras.losses.get(loss)
+            losses[component.name] = loss
+        except (ValueError, TypeError):
+            problems.at_value(path + ("loss",), f"unknown Keras loss '{loss}'")
+        head_metrics = head.metrics(config)
+        for index, metric in enumerate(head_metrics):
+            if metric in _COMPILE_ALIASES:
+                continue
+            try:
+                keras.metrics.get(metric)
+            except (ValueError, TypeError):
+                problems.at_value(path + ("metrics", index), f"unknown Keras metric '{metric}'")
+        metrics[component.name] = head_metrics
+        weights[component.name] = config.loss_weight
+    optimizer = make_optimizer(assembly, problems, learning_rate)
+    problems.raise_if_any()
+    assembly.model.compile(optimizer=optimizer, loss=losses, metrics=metrics, loss_weights=weights)

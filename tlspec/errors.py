@@ -1,0 +1,74 @@
+"""Located problems: every bad input is reported as FILE:LINE:COL: path: message."""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+from typing import Iterable, Sequence
+
+
+@dataclass(frozen=True, order=True)
+class Location:
+    """A place in a spec source; ``line`` and ``column`` count from 1."""
+
+    source: str
+    line: int
+    column: int
+
+    def __str__(self) -> str:
+        return f"{self.source}:{self.line}:{self.column}"
+
+
+@dataclass(frozen=True)
+class Problem:
+    message: str
+    location: Location | None = None
+    path: str = ""
+
+    def __str__(self) -> str:
+        where = f"{self.location}: " if self.location else ""
+        field = f"{self.path}: " if self.path else ""
+        return f"{where}{field}{self.message}"
+
+
+class TlspecError(Exception):
+    """Base of every error tlspec reports to a user (never shown as a traceback)."""
+
+
+class SpecError(TlspecError):
+    """One or more problems with a spec, each located in its source."""
+
+    def __init__(self, problems: Sequence[Problem]):
+        self.problems = sorted(problems, key=_problem_order)
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+
+def _problem_order(problem: Problem):
+    loc = problem.location
+    return (loc is None, loc or Location("", 0, 0), problem.path)
+
+
+def did_you_mean(word: str, choices: Iterable[str]) -> str:
+    """A ' (did you mean 'x'?)' suffix when a choice is close to ``word``, else ''."""
+    close = difflib.get_close_matches(str(word), [str(c) for c in choices], n=1, cutoff=0.6)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+def one_of(choices: Iterable[str], limit: int = 12) -> str:
+    """Render a list of allowed names for a message, shortened when long."""
+    names = sorted(str(c) for c in choices)
+    if not names:
+        return "none"
+    shown = ", ".join(f"'{n}'" for n in names[:limit])
+    return shown + (f", … ({len(names) - limit} more)" if len(names) > limit else "")
+
+
+def format_path(parts: Sequence[str | int]) -> str:
+    """('heads', 0, 'units') -> 'heads[0].units'."""
+    text = ""
+    for part in parts:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        else:
+            text += f".{part}" if text else str(part)
+    return text

@@ -1,0 +1,60 @@
+"""``tlspec schema``: one JSON Schema of the spec language with every installed plugin.
+
+Each plugin section becomes a union of the installed plugins' config models,
+told apart by their ``plugin`` value, so an editor using
+``# yaml-language-server: $schema=...`` completes and checks plugin options too.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal, Union
+
+from pydantic import Field, create_model
+
+from tlspec import __version__
+from tlspec.plugins import Registry
+from tlspec.spec_model import Spec
+
+
+def _tagged(record) -> type:
+    """The plugin's config model with ``plugin`` narrowed to its own name."""
+    return create_model(
+        f"{record.kind}_{record.name}",
+        __base__=record.config_model,
+        __doc__=record.plugin.summary or record.config_model.__doc__,
+        plugin=(Literal[record.name], Field(description=record.plugin.summary)),
+    )
+
+
+def _union(registry: Registry, kind: str) -> Any:
+    members = [_tagged(registry.records[kind][name]) for name in registry.names(kind)]
+    if not members:
+        return dict[str, Any]
+    if len(members) == 1:
+        return members[0]
+    return Union[tuple(members)]  # noqa: UP007 - built from a runtime list
+
+
+def spec_model(registry: Registry) -> type:
+    backbone = _union(registry, "backbone")
+    head = _union(registry, "head")
+    freeze = _union(registry, "freeze")
+    data = _union(registry, "data")
+    freeze_names = tuple(registry.names("freeze")) or ("none",)
+    return create_model(
+        "TlspecSpec",
+        __base__=Spec,
+        backbone=(backbone, ...),
+        blocks=(list[backbone], Field(default_factory=list)),
+        heads=(list[head], Field(min_length=1)),
+        freeze=(Union[Literal[freeze_names], freeze], Field(default="none")),
+        data=(data | None, None),
+    )
+
+
+def json_schema(registry: Registry) -> dict:
+    schema = spec_model(registry).model_json_schema(by_alias=True)
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "tlspec spec"
+    schema["description"] = f"tlspec {__version__} spec language, with the plugins installed when generated."
+    return schema
