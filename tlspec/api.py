@@ -104,8 +104,10 @@ class TensorInfo:
 
     def __str__(self) -> str:
         if self.shape is None:
-            return "(unknown)"
-        return "(" + ", ".join("None" if d is None else str(d) for d in self.shape) + ")"
+            return "(unknown shape)"
+        unknown = "None" if self.exact else "?"
+        sizes = [str(d) if d is not None else ("None" if i == 0 else unknown) for i, d in enumerate(self.shape)]
+        return "(" + ", ".join(sizes) + ")"
 
 
 UNKNOWN = TensorInfo()

@@ -20,9 +20,10 @@ from tlspec.located_yaml import Entry, Node, parse
 def display_name(path: Path) -> str:
     """The path as a user should read it: relative to the working directory if inside it."""
     try:
-        return os.path.relpath(path)
+        relative = os.path.relpath(path)
     except ValueError:
         return str(path)
+    return str(path) if relative.startswith("..") else relative
 
 
 def load_file(path: Path, *, referenced_at: Location | None = None) -> Node:

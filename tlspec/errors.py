@@ -49,9 +49,16 @@ def _problem_order(problem: Problem):
 
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str:
-    """A ' (did you mean 'x'?)' suffix when a choice is close to ``word``, else ''."""
-    close = difflib.get_close_matches(str(word), [str(c) for c in choices], n=1, cutoff=0.6)
-    return f" (did you mean '{close[0]}'?)" if close else ""
+    """A " (did you mean 'x'?)" suffix naming the choices closest to ``word`` (up to 3), else ''."""
+    choices = [str(c) for c in choices]
+    scored = sorted(((difflib.SequenceMatcher(None, str(word), c).ratio(), c) for c in choices), reverse=True)
+    if not scored or scored[0][0] < 0.6:
+        return ""
+    best = scored[0][0]
+    close = sorted(c for ratio, c in scored[:3] if ratio >= 0.6 and best - ratio < 0.05)
+    names = [f"'{c}'" for c in close]
+    text = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " or " + names[-1]
+    return f" (did you mean {text}?)"
 
 
 def one_of(choices: Iterable[str], limit: int = 12) -> str:

@@ -190,7 +190,8 @@ def _topological_order(components: dict[str, Component], problems: Problems) -> 
             cycle = stack[stack.index(name):] + [name]
             closing = components[stack[-1]]
             ref = next(r for r in closing.refs if r.target == name)
-            problems.at_value(ref.path, f"cycle in the graph: {' -> '.join(reversed(cycle))}")
+            steps = ", ".join(f"'{a}' reads from '{b}'" for a, b in zip(cycle, cycle[1:]))
+            problems.at_value(ref.path, f"cycle in the graph: {steps}")
             return False
         state[name] = "active"
         stack.append(name)
