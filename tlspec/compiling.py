@@ -7,10 +7,16 @@ reported at its line in the spec instead of deep inside ``model.compile``.
 from __future__ import annotations
 
 from tlspec.assemble import Assembly
+from tlspec.errors import did_you_mean
 from tlspec.graph import Problems
 
 # Strings model.compile understands that keras.metrics.get does not resolve by itself.
 _COMPILE_ALIASES = {"accuracy", "acc", "crossentropy", "ce"}
+
+
+def _public_names(module) -> list[str]:
+    """Snake-case function names of a Keras module (its losses or metrics)."""
+    return [name for name in dir(module) if name[:1].islower() and name not in ("get", "serialize", "deserialize")]
 
 
 def make_optimizer(assembly: Assembly, problems: Problems, learning_rate: float | None = None):
@@ -40,7 +46,8 @@ def compile_model(assembly: Assembly, learning_rate: float | None = None) -> Non
             keras.losses.get(loss)
             losses[component.name] = loss
         except (ValueError, TypeError):
-            problems.at_value(path + ("loss",), f"unknown Keras loss '{loss}'")
+            hint = did_you_mean(loss, _public_names(keras.losses))
+            problems.at_value(path + ("loss",), f"unknown Keras loss '{loss}'{hint}")
         head_metrics = head.metrics(config)
         for index, metric in enumerate(head_metrics):
             if metric in _COMPILE_ALIASES:
@@ -48,7 +55,8 @@ def compile_model(assembly: Assembly, learning_rate: float | None = None) -> Non
             try:
                 keras.metrics.get(metric)
             except (ValueError, TypeError):
-                problems.at_value(path + ("metrics", index), f"unknown Keras metric '{metric}'")
+                hint = did_you_mean(metric, _public_names(keras.metrics) + sorted(_COMPILE_ALIASES))
+                problems.at_value(path + ("metrics", index), f"unknown Keras metric '{metric}'{hint}")
         metrics[component.name] = head_metrics
         weights[component.name] = config.loss_weight
     optimizer = make_optimizer(assembly, problems, learning_rate)
