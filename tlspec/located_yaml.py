@@ -89,16 +89,28 @@ def parse(text: str, source: str) -> Node:
             raise SpecError([Problem(f"invalid YAML: {exc}", Location(source, 1, 1))]) from None
         if root is None:
             raise SpecError([Problem("the document is empty", Location(source, 1, 1))])
-        return _convert(loader, root, source)
+        try:
+            return _convert(loader, root, source)
+        except yaml.MarkedYAMLError as exc:  # e.g. a !!python/... tag: safe loading refuses it
+            mark = exc.problem_mark or exc.context_mark
+            raise SpecError([Problem(f"invalid YAML: {exc.problem or exc.context}", _location(mark, source))]) from None
     finally:
         loader.dispose()
 
 
+_PLAIN_COLLECTION_TAGS = {"tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"}
+
+
 def _convert(loader: _Loader, node: yaml.Node, source: str) -> Node:
     location = _location(node.start_mark, source)
+    if not isinstance(node, yaml.ScalarNode) and node.tag not in _PLAIN_COLLECTION_TAGS:
+        raise SpecError([Problem(f"invalid YAML: unsupported tag {node.tag!r} (only plain YAML is accepted)",
+                                 location)])
     if isinstance(node, yaml.MappingNode):
-        loader.flatten_mapping(node)  # expand YAML merge keys ('<<')
+        written = {id(key) for key, _ in node.value}  # keys written here, not merged in by '<<'
+        loader.flatten_mapping(node)
         entries: dict[str, Entry] = {}
+        explicit: set[str] = set()
         problems = []
         for key_node, value_node in node.value:
             key_location = _location(key_node.start_mark, source)
@@ -110,6 +122,8 @@ def _convert(loader: _Loader, node: yaml.Node, source: str) -> Node:
                 problems.append(Problem(f"unsupported key {key!r}", key_location))
                 continue
             key = str(key)
+            if key in entries and key not in explicit:  # a written key overrides a merged one
+                del entries[key]
             if key in entries:
                 first = entries[key].key_location
                 problems.append(Problem(
@@ -118,6 +132,8 @@ def _convert(loader: _Loader, node: yaml.Node, source: str) -> Node:
                 ))
                 continue
             entries[key] = Entry(key_location, _convert(loader, value_node, source))
+            if id(key_node) in written:
+                explicit.add(key)
         if problems:
             raise SpecError(problems)
         return Node(entries, location)
