@@ -52,10 +52,10 @@ class HeadConfig(PluginConfig):
     """Base of head sections: a head is a model output with its own loss."""
 
     name: str = Field(pattern=IDENTIFIER, description="Unique head name; also the Keras output name.")
-    from_: str | list[str] = Field(
-        "backbone", alias="from",
+    from_: str | list[str] | None = Field(
+        None, alias="from",
         description="Reference(s) to the tensor(s) this head reads, e.g. 'backbone', "
-                    "'backbone.block4_pool', 'encoder.states', 'inputs.x'.",
+                    "'backbone.block4_pool', 'encoder.states', 'inputs.x'. Default: the backbone's output.",
     )
     loss: str | None = Field(None, description="Keras loss name; the plugin chooses when omitted.")
     metrics: list[str] | None = Field(None, description="Keras metric names; plugin default when omitted.")

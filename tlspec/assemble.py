@@ -36,9 +36,9 @@ def layer_info(layer) -> LayerInfo:
 
 
 def assemble(validated: ValidatedSpec) -> Assembly:
-    from tlspec.tf_runtime import keras
+    from tlspec.tf_runtime import keras as load_keras
 
-    keras = keras()
+    keras = load_keras()
 
     graph = validated.graph
     problems = Problems(validated.locations)
@@ -68,17 +68,7 @@ def assemble(validated: ValidatedSpec) -> Assembly:
         problems.raise_if_any()
         built[component.name] = _build(graph, component, tensors, context, problems)
         problems.raise_if_any()
-        for name, tensor in built[component.name].inputs.items():
-            if name in model_inputs or name in spec_inputs:
-                problems.at_key(component.path, f"two model inputs are named '{name}'; set input_name")
-            model_inputs[name] = tensor
-    problems.raise_if_any()
-
-    used = {ref.endpoint for c in graph.components.values() for ref in c.refs if ref.target == INPUTS}
-    for name in spec_inputs:
-        if name not in used:
-            problems.at_key((INPUTS, name), f"input '{name}' is declared but nothing reads it")
-    problems.raise_if_any()
+        model_inputs.update(built[component.name].inputs)
     inputs = [spec_inputs[name] for name in spec_inputs] + list(model_inputs.values())
     outputs = [built[head.name].output for head in graph.heads()]
     try:

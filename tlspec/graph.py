@@ -100,15 +100,17 @@ def build_graph(inputs: dict[str, list], backbone: Section, blocks: list[Section
     components = _name_components(inputs, backbone, blocks, heads, problems)
     problems.raise_if_any()
     known = [f"{INPUTS}.{name}" for name in inputs] + list(components)
+    backbone_name = _component_name(backbone, "backbone")
     for component in components.values():
-        component.refs = _parse_refs(component, inputs, components, known, problems)
+        default = backbone_name if component.role == "head" else None
+        component.refs = _parse_refs(component, inputs, components, known, problems, default)
     problems.raise_if_any()
     order = _topological_order(components, problems)
     problems.raise_if_any()
     graph = Graph(
         inputs={name: input_info(shape) for name, shape in inputs.items()},
         components={name: components[name] for name in order},
-        backbone=_component_name(backbone, "backbone"),
+        backbone=backbone_name,
         freeze=freeze,
         spec_dir=spec_dir,
         seed=seed,
@@ -150,8 +152,9 @@ def _name_components(inputs, backbone, blocks, heads, problems: Problems) -> dic
     return components
 
 
-def _parse_refs(component: Component, inputs, components, known, problems: Problems) -> list[Ref]:
-    raw = getattr(component.section.config, "from_", None)
+def _parse_refs(component: Component, inputs, components, known, problems: Problems,
+                default: str | None) -> list[Ref]:
+    raw = getattr(component.section.config, "from_", None) or default
     if raw is None:
         return []
     texts = [raw] if isinstance(raw, str) else list(raw)
@@ -239,6 +242,22 @@ def plan_components(graph: Graph, problems: Problems, info_of: InfoOf) -> None:
     for component in graph.components.values():
         infos = [info_of(graph, ref, problems) for ref in component.refs]
         component.plan = run_plan(component, infos, graph.context(component), problems)
+    check_model_inputs(graph, problems)
+
+
+def check_model_inputs(graph: Graph, problems: Problems) -> None:
+    """Every declared input is read, and inputs components create do not clash by name."""
+    read = {ref.endpoint for c in graph.components.values() for ref in c.refs if ref.target == INPUTS}
+    for name in graph.inputs:
+        if name not in read:
+            problems.at_key((INPUTS, name), f"input '{name}' is declared but nothing reads it")
+    owners: dict[str, str] = {name: f"{INPUTS}.{name}" for name in graph.inputs}
+    for component in graph.components.values():
+        for name in (component.plan.own_inputs if component.plan else {}):
+            if name in owners:
+                problems.at_key(component.path, f"{component.name} creates a model input named '{name}', "
+                                                f"which {owners[name]} already uses; set its input_name")
+            owners[name] = component.name
 
 
 def run_plan(component: Component, infos: list[TensorInfo], context: PlanContext,

@@ -55,8 +55,7 @@ def _data_path(data: Any, loc: tuple, error_type: str) -> tuple:
             current = current[part]
         elif last and error_type == "missing" and isinstance(current, dict):
             path.append(part)
-        else:
-            current = None if not isinstance(current, (dict, list)) else current
+        # anything else is a union-member tag such as 'str' or 'list[str]': not part of the path
     return tuple(path)
 
 

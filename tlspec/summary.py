@@ -36,7 +36,7 @@ def component_rows(assembly: Assembly) -> list[ComponentRow]:
     rows = []
     for component in assembly.graph.components.values():
         built = assembly.built[component.name]
-        layers = _owned_layers(assembly, component.name)
+        layers = built.layers
         rows.append(ComponentRow(
             name=component.name,
             role=component.role,
@@ -49,17 +49,12 @@ def component_rows(assembly: Assembly) -> list[ComponentRow]:
     return rows
 
 
-def _owned_layers(assembly: Assembly, name: str) -> list:
-    """The layers a component reported as its own (``Built.layers``)."""
-    return assembly.built[name].layers
-
-
 def report(assembly: Assembly) -> dict:
     model = assembly.model
     layers = []
     owners = {}
     for component in assembly.graph.components.values():
-        for layer in _owned_layers(assembly, component.name):
+        for layer in assembly.built[component.name].layers:
             owners[id(layer)] = component.name
     for layer in model.layers:
         layers.append({

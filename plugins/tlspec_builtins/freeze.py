@@ -62,6 +62,12 @@ def _weighted(layers: Sequence[LayerInfo]) -> list[LayerInfo]:
     return [layer for layer in layers if layer.has_weights]
 
 
+def _up_to(layers: Sequence[LayerInfo], name: str, inclusive: bool) -> set[str]:
+    """Names of the layers before ``name`` in graph order (and ``name`` itself if inclusive)."""
+    names = [layer.name for layer in layers]
+    return set(names[:names.index(name) + (1 if inclusive else 0)])
+
+
 class All(FreezePolicy):
     name = "all"
     summary = "Freeze every backbone layer."
@@ -90,8 +96,7 @@ class Until(FreezePolicy):
         if config.layer not in names:
             raise PlanError(f"the backbone has no layer '{config.layer}'{did_you_mean(config.layer, names)}",
                             ("layer",))
-        stop = names.index(config.layer) + (1 if config.inclusive else 0)
-        return set(names[:stop])
+        return _up_to(layers, config.layer, config.inclusive)
 
 
 class TrainLast(FreezePolicy):
@@ -104,9 +109,7 @@ class TrainLast(FreezePolicy):
         if config.n > len(weighted):
             raise PlanError(f"the backbone has only {len(weighted)} layers with weights; n is {config.n}",
                             ("n",))
-        first_trainable = weighted[-config.n].name
-        names = [layer.name for layer in layers]
-        return set(names[:names.index(first_trainable)])
+        return _up_to(layers, weighted[-config.n].name, inclusive=False)
 
 
 class Pattern(FreezePolicy):
@@ -136,9 +139,7 @@ class Fraction(FreezePolicy):
         count = round(config.fraction * len(weighted))
         if count == 0:
             return set()
-        last_frozen = weighted[count - 1].name
-        names = [layer.name for layer in layers]
-        return set(names[:names.index(last_frozen) + 1])
+        return _up_to(layers, weighted[count - 1].name, inclusive=True)
 
 
 @hookimpl

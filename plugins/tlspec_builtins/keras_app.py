@@ -90,7 +90,7 @@ class KerasApplication(Backbone):
         if config.weights not in (None, "imagenet") and not context.resolve_path(config.weights).is_file():
             raise PlanError(f"weights file not found: {config.weights} "
                             f"(looked for {context.resolve_path(config.weights)})", ("weights",))
-        layers = [layer for layer in entry.layers if layer.rank and layer.name != entry.layers[0].name]
+        layers = entry.layers[1:]  # the first is the network's InputLayer
         exact_catalog = not config.minimalistic
         endpoints = ({layer.name: TensorInfo.of_rank(layer.rank) for layer in layers}
                      if exact_catalog else None)
