@@ -43,8 +43,8 @@ def test_key_typo_in_core_section(write_spec):
 
 def test_wrong_type(write_spec):
     path = write_spec(VGG + "heads:\n  - name: a\n    plugin: classifier\n    classes: three\n")
-    assert only_problem(path) == ("spec.yaml:11:14: heads[0].classes: expected an integer or a list; "
-                                  "got 'three'")
+    assert only_problem(path) == ("spec.yaml:11:14: heads[0].classes: expected an integer, a list "
+                                  "or 'from_data'; got 'three'")
 
 
 def test_unknown_plugin_lists_installed_and_suggests(write_spec):
@@ -169,7 +169,7 @@ def test_unknown_optimizer(write_spec):
 
 def test_wrong_language_version(write_spec):
     path = write_spec(VGG.replace("tlspec: 1", "tlspec: 2") + "heads: [{name: a, plugin: classifier, classes: 2}]\n")
-    assert only_problem(path) == "spec.yaml:1:9: tlspec: expected one of '1'; got 2"
+    assert only_problem(path) == "spec.yaml:1:9: tlspec: expected 1; got 2"
 
 
 def test_unknown_keras_application(write_spec):

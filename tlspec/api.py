@@ -227,6 +227,13 @@ class Head(_Plugin):
     def build(self, config: HeadConfig, inputs: Sequence[Any], context: PlanContext) -> Built:
         ...
 
+    def adopt_target(self, config: HeadConfig, target: DataField) -> HeadConfig:
+        """Check the data's target for this head fits it; return the config, completed from the data.
+
+        Raise PlanError (with the head field at fault) when the target cannot train this head.
+        """
+        return config
+
     def loss(self, config: HeadConfig) -> str:
         return config.loss or self.default_loss
 
@@ -246,24 +253,71 @@ class FreezePolicy(_Plugin):
         ...
 
 
+@dataclass(frozen=True)
+class DataField:
+    """One thing a data source yields per example: shape without the batch axis, dtype.
+
+    ``classes``: for a class label, the class names in label order.
+    """
+
+    shape: tuple[int | None, ...]
+    dtype: str
+    classes: tuple[str, ...] | None = None
+
+
+@dataclass
+class DataDescription:
+    """What a data source yields, declared before anything is loaded.
+
+    ``inputs`` are keyed by model input name, ``targets`` by head name;
+    ``splits`` maps each available split (train, validation, test) to its
+    number of examples; ``augmented`` says random transforms run on training
+    inputs before the model (which rules out caching frozen features).
+    """
+
+    inputs: dict[str, DataField]
+    targets: dict[str, DataField]
+    splits: dict[str, int]
+    augmented: bool = False
+
+
+@dataclass
+class DataContext:
+    """Given to data sources: where the spec lives, the heads, the seed, the batch size."""
+
+    spec_dir: Path
+    heads: tuple[str, ...]
+    seed: int | None = None
+    batch_size: int = 32
+
+    def resolve_path(self, value: str | Path) -> Path:
+        path = Path(value).expanduser()
+        return path if path.is_absolute() else (self.spec_dir / path)
+
+
 class DataSource(_Plugin):
     """Yields training/validation/test data as tf.data datasets.
 
-    ``describe`` (TensorFlow-free) declares what the source yields so the spec
-    can be checked against the model before training; ``datasets`` builds the
-    tf.data pipelines.
+    ``describe`` (TensorFlow-free, cheap) declares what the source yields so the
+    spec can be checked against the model before training; ``datasets`` builds
+    the tf.data pipelines: batched ``(inputs, targets)`` dictionaries keyed by
+    model input and head names, shuffled (train only) and prefetched.
     """
 
     kind = "data"
     Config: ClassVar[type[DataConfig]]
 
     @abstractmethod
-    def describe(self, config: DataConfig, spec_dir: Path) -> dict[str, Any]:
+    def describe(self, config: DataConfig, context: DataContext) -> DataDescription:
         ...
 
     @abstractmethod
-    def datasets(self, config: DataConfig, spec_dir: Path, batch_size: int, seed: int | None) -> dict[str, Any]:
+    def datasets(self, config: DataConfig, context: DataContext) -> dict[str, Any]:
         ...
+
+    def prediction_inputs(self, config: DataConfig, context: DataContext, items: Sequence[str]) -> dict[str, Any]:
+        """Model inputs (arrays keyed by input name) for ``tlspec predict ITEMS…``."""
+        raise PlanError(f"the '{self.name}' data source cannot read inputs for prediction")
 
 
 PLUGIN_KINDS: dict[str, type[_Plugin]] = {

@@ -279,21 +279,26 @@ def plugin_crash(section: Section, method: str, error: Exception) -> str:
 
 
 def check_freeze(graph: Graph, problems: Problems, layers: list[LayerInfo] | None = None) -> None:
-    """Run the freeze policy on the backbone's layers, when they are known."""
+    """Run the spec's freeze policy on the backbone's layers, when they are known."""
+    graph.frozen_layers = select_frozen(graph, graph.freeze, problems, layers)
+
+
+def select_frozen(graph: Graph, section: Section, problems: Problems,
+                  layers: list[LayerInfo] | None = None) -> set[str] | None:
+    """Names of the backbone layers ``section`` freezes (None when the layers are not known yet)."""
     if layers is None:
         plan = graph.components[graph.backbone].plan
         layers = plan.layers if plan is not None else None
     if layers is None:
-        return
-    section = graph.freeze
+        return None
     try:
         frozen = set(section.record.plugin.select(section.config, layers))
     except PlanError as error:
         problems.at_value(section.path + error.field, error.message)
-        return
+        return None
     except Exception as error:
         problems.at_key(section.path, plugin_crash(section, "select", error))
-        return
+        return None
     if section.config.batchnorm == "inference":
         frozen |= {layer.name for layer in layers if layer.is_batchnorm}
-    graph.frozen_layers = frozen
+    return frozen

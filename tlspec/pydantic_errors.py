@@ -73,14 +73,20 @@ def _problem(path: tuple, errors: list[dict], data: Any, locations: Locations,
         return Problem(f"unknown field '{path[-1]}'{hint}; allowed fields: {one_of(allowed, limit=30)}",
                        locations.of_key(full), format_path(full))
     got = _got(first.get("input"))
-    if any(e["type"] == "literal_error" for e in errors):
-        literal = next(e for e in errors if e["type"] == "literal_error")
-        choices = [c.strip().strip("'") for c in literal["ctx"]["expected"].replace(" or ", ", ").split(",")]
-        hint = did_you_mean(str(first.get("input")), choices)
-        message = f"expected one of {', '.join(repr(c) for c in choices)}; got {got}{hint}"
-    elif all(e["type"] in _EXPECTED for e in errors):
-        expected = list(dict.fromkeys(_EXPECTED[e["type"]] for e in errors))
-        message = f"expected {' or '.join(expected)}; got {got}"
+    if all(e["type"] in _EXPECTED or e["type"] == "literal_error" for e in errors):
+        expected, hint = [], ""
+        for error in errors:
+            if error["type"] != "literal_error":
+                expected.append(_EXPECTED[error["type"]])
+                continue
+            shown = [c.strip() for c in error["ctx"]["expected"].replace(" or ", ", ").split(",")]
+            choices = [c.strip("'") for c in shown]  # pydantic quotes strings, not numbers
+            hint = hint or did_you_mean(str(first.get("input")), choices)
+            quoted = ", ".join(shown)
+            expected.append(quoted if len(choices) == 1 or len(errors) > 1 else f"one of {quoted}")
+        expected = list(dict.fromkeys(expected))
+        listed = expected[0] if len(expected) == 1 else ", ".join(expected[:-1]) + " or " + expected[-1]
+        message = f"expected {listed}; got {got}{hint}"
     else:
         message = "; ".join(dict.fromkeys(_message(e) for e in errors if e["type"] not in _EXPECTED))
         if kind not in ("value_error", "assertion_error"):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PositiveInt, StringConstraints, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PositiveInt, StringConstraints, field_validator, model_validator
 
 from tlspec.api import IDENTIFIER
 from tlspec.errors import did_you_mean, one_of
@@ -69,10 +69,44 @@ class ReduceLROnPlateauSpec(Strict):
     min_lr: float = Field(0.0, ge=0)
 
 
+class ScheduleSpec(Strict):
+    """A learning-rate schedule over one phase, starting from the phase's learning rate."""
+
+    name: Literal["cosine", "exponential"]
+    alpha: float = Field(0.0, ge=0, le=1, description="cosine: final rate as a fraction of the first.")
+    decay_rate: float = Field(0.5, gt=0, le=1, description="exponential: factor applied every epoch.")
+
+
+class PhaseSpec(Strict):
+    """One stage of training, e.g. heads only, then fine-tuning with part of the backbone unfrozen."""
+
+    name: Identifier | None = None
+    epochs: PositiveInt
+    freeze: PluginSection | None = Field(None, description="Freeze policy for this phase (default: the spec's).")
+    learning_rate: float | None = Field(None, gt=0, description="Default: the optimizer's learning rate.")
+    schedule: ScheduleSpec | None = None
+
+    @field_validator("freeze", mode="before")
+    @classmethod
+    def _freeze_shorthand(cls, value: Any) -> Any:
+        return {"plugin": value} if isinstance(value, str) else value
+
+
+ClassWeights = Literal["balanced"] | dict[str, Annotated[float, Field(gt=0)]]
+
+
 class TrainSpec(Strict):
     optimizer: OptimizerSpec = Field(default_factory=OptimizerSpec)
-    epochs: PositiveInt = 10
+    epochs: PositiveInt = Field(10, description="Epochs when there are no phases.")
     batch_size: PositiveInt = 32
+    schedule: ScheduleSpec | None = None
+    phases: list[PhaseSpec] = Field(default_factory=list,
+                                    description="Successive training phases; each recompiles the model.")
+    cache_features: Literal["auto"] | bool = Field(
+        "auto", description="Train heads on features computed once when everything under them is frozen "
+                            "and deterministic: auto (when possible), true (require it), false (never).")
+    class_weights: dict[str, ClassWeights] = Field(
+        default_factory=dict, description="Per head: 'balanced' or {class name: weight}.")
     checkpoint: CheckpointSpec | None = None
     early_stopping: EarlyStoppingSpec | None = None
     reduce_lr_on_plateau: ReduceLROnPlateauSpec | None = None
@@ -83,6 +117,16 @@ class TrainSpec(Strict):
     @classmethod
     def _optimizer_shorthand(cls, value: Any) -> Any:
         return {"name": value} if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _epochs_live_in_phases(self):
+        if self.phases and "epochs" in self.model_fields_set:
+            raise ValueError("with phases, give epochs per phase (remove train.epochs)")
+        return self
+
+    def phase_list(self) -> list[PhaseSpec]:
+        """The phases to run: the declared ones, or one phase of ``epochs``."""
+        return self.phases or [PhaseSpec(name="train", epochs=self.epochs)]
 
 
 class Spec(Strict):

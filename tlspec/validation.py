@@ -1,19 +1,20 @@
-"""Spec file -> validated spec: YAML, composition, core model, plugin models, graph.
+"""Spec file -> validated spec: YAML, composition, core model, plugin models, data, graph.
 
 Nothing here imports TensorFlow; ``tlspec validate`` is this module.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 
+from tlspec.api import DataContext, DataDescription, PlanError
 from tlspec.compose import load_spec_tree
 from tlspec.errors import Problem, SpecError, format_path, one_of
-from tlspec.graph import Graph, Section, build_graph
+from tlspec.graph import Graph, Problems, Section, build_graph, plugin_crash, select_frozen
 from tlspec.located_yaml import Locations, flatten
 from tlspec.plugins import Registry, UnknownPlugin, default_registry
 from tlspec.pydantic_errors import problems_from
@@ -32,10 +33,16 @@ class ValidatedSpec:
     freeze: Section
     data_source: Section | None
     graph: Graph
+    phase_freezes: list[Section | None] = field(default_factory=list)
+    description: DataDescription | None = None
 
     @property
     def spec_dir(self) -> Path:
         return self.source.resolve().parent
+
+    def data_context(self) -> DataContext:
+        return DataContext(self.spec_dir, tuple(h.config.name for h in self.heads), self.spec.seed,
+                           self.spec.train.batch_size)
 
 
 def plugin_sections(data: Any) -> list[tuple[str, tuple, Any]]:
@@ -51,6 +58,11 @@ def plugin_sections(data: Any) -> list[tuple[str, tuple, Any]]:
     found.append(("freeze", ("freeze",), data.get("freeze", "none")))
     if data.get("data") is not None:
         found.append(("data", ("data",), data["data"]))
+    train = data.get("train")
+    if isinstance(train, dict) and isinstance(train.get("phases"), list):
+        for index, phase in enumerate(train["phases"]):
+            if isinstance(phase, dict) and phase.get("freeze") is not None:
+                found.append(("freeze", ("train", "phases", index, "freeze"), phase["freeze"]))
     return found
 
 
@@ -76,6 +88,59 @@ def validate_section(kind: str, path: tuple, raw: Any, registry: Registry,
     return Section(kind, path, record, config), []
 
 
+def describe_data(section: Section, context: DataContext, problems: Problems) -> DataDescription | None:
+    try:
+        return section.record.plugin.describe(section.config, context)
+    except PlanError as error:
+        problems.at_value(section.path + error.field, error.message)
+    except Exception as error:
+        problems.at_key(section.path, plugin_crash(section, "describe", error))
+    return None
+
+
+def adopt_targets(heads: list[Section], description: DataDescription, data: Section, problems: Problems) -> None:
+    """Give every head its target from the data (e.g. class names); report heads the data cannot train."""
+    names = [head.config.name for head in heads]
+    for head in heads:
+        target = description.targets.get(head.config.name)
+        if target is None:
+            problems.at_key(head.path, f"the data has no target for head '{head.config.name}'; it yields "
+                                       f"targets for: {one_of(description.targets)}")
+            continue
+        try:
+            head.config = head.record.plugin.adopt_target(head.config, target)
+        except PlanError as error:
+            problems.at_value(head.path + error.field, error.message)
+    for extra in sorted(set(description.targets) - set(names)):
+        problems.at_key(data.path, f"the data yields a target '{extra}' but no head has that name; "
+                                   f"heads: {one_of(names)}")
+
+
+def check_data_inputs(graph: Graph, description: DataDescription, data: Section, problems: Problems) -> None:
+    """The data must yield exactly the model's inputs, with fitting shapes."""
+    model_inputs = {name: info.shape[1:] for name, info in graph.inputs.items()}
+    for component in graph.components.values():
+        if component.plan is not None:
+            model_inputs.update({n: i.shape[1:] for n, i in component.plan.own_inputs.items() if i.shape})
+    for name, shape in model_inputs.items():
+        field_ = description.inputs.get(name)
+        if field_ is None:
+            problems.at_key(data.path, f"the model has an input '{name}' but the data yields "
+                                       f"{one_of(description.inputs)}")
+            continue
+        if len(field_.shape) != len(shape) or any(a is not None and b is not None and a != b
+                                                  for a, b in zip(field_.shape, shape)):
+            problems.at_key(data.path, f"the data yields '{name}' with shape {_shape(field_.shape)} but the "
+                                       f"model input '{name}' has shape {_shape(shape)}")
+    for extra in sorted(set(description.inputs) - set(model_inputs)):
+        problems.at_key(data.path, f"the data yields an input '{extra}' the model does not have; model inputs: "
+                                   f"{one_of(model_inputs)}")
+
+
+def _shape(shape) -> str:
+    return "(" + ", ".join("None" if d is None else str(d) for d in shape) + ("," if len(shape) == 1 else "") + ")"
+
+
 def validate_data(data: Any, locations: Locations, source: Path,
                   registry: Registry | None = None) -> ValidatedSpec:
     registry = registry or default_registry()
@@ -96,13 +161,31 @@ def validate_data(data: Any, locations: Locations, source: Path,
 
     blocks = [sections[("blocks", i)] for i in range(len(spec.blocks))]
     heads = [sections[("heads", i)] for i in range(len(spec.heads))]
+    data_source = sections.get(("data",))
+    spec_dir = source.resolve().parent
+    checks = Problems(locations)
+    description = None
+    if data_source is not None:
+        context = DataContext(spec_dir, tuple(h.config.name for h in heads), spec.seed, spec.train.batch_size)
+        description = describe_data(data_source, context, checks)
+        checks.raise_if_any()
+        adopt_targets(heads, description, data_source, checks)
+        checks.raise_if_any()
+
     inputs = {name: value.shape for name, value in spec.inputs.items()}
     graph = build_graph(inputs, sections[("backbone",)], blocks, heads, sections[("freeze",)], locations,
-                        spec_dir=source.resolve().parent, seed=spec.seed)
+                        spec_dir=spec_dir, seed=spec.seed)
+    phase_freezes = [sections.get(("train", "phases", i, "freeze")) for i in range(len(spec.train.phases))]
+    for section in phase_freezes:
+        if section is not None:
+            select_frozen(graph, section, checks)
+    if description is not None:
+        check_data_inputs(graph, description, data_source, checks)
+    checks.raise_if_any()
     return ValidatedSpec(
         source=source, spec=spec, data=data, locations=locations,
         backbone=sections[("backbone",)], blocks=blocks, heads=heads, freeze=sections[("freeze",)],
-        data_source=sections.get(("data",)), graph=graph,
+        data_source=data_source, graph=graph, phase_freezes=phase_freezes, description=description,
     )
 
 

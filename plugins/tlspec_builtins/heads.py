@@ -27,7 +27,8 @@ class DenseHeadConfig(HeadConfig):
 
 
 class ClassifierConfig(DenseHeadConfig):
-    classes: PositiveInt | list[str] = Field(description="Number of classes, or their names in label order.")
+    classes: PositiveInt | list[str] | Literal["from_data"] = Field(
+        description="Number of classes, their names in label order, or from_data (the data's class names).")
     activation: Literal["softmax", "sigmoid"] = Field(
         "softmax", description="softmax: one class per example; sigmoid: independent labels (multi-label).")
 
@@ -43,8 +44,14 @@ class ClassifierConfig(DenseHeadConfig):
         return value
 
     @property
-    def class_count(self) -> int:
+    def class_count(self) -> int | None:
+        if self.classes == "from_data":
+            return None
         return self.classes if isinstance(self.classes, int) else len(self.classes)
+
+    @property
+    def class_names(self) -> list[str] | None:
+        return self.classes if isinstance(self.classes, list) else None
 
 
 class RegressionConfig(DenseHeadConfig):
@@ -91,6 +98,8 @@ class Classifier(_DenseHead):
     default_metrics = ("accuracy",)
 
     def plan(self, config: ClassifierConfig, inputs, context):
+        if config.class_count is None:
+            raise PlanError("classes: from_data needs a data section that names the classes", ("classes",))
         if config.activation == "softmax" and config.class_count < 2:
             raise PlanError("softmax needs at least 2 classes; for one yes/no label use activation: sigmoid",
                             ("classes",))
@@ -99,6 +108,34 @@ class Classifier(_DenseHead):
     def units(self, config: ClassifierConfig) -> int:
         return config.class_count
 
+    def adopt_target(self, config: ClassifierConfig, target):
+        if config.activation == "sigmoid" and config.class_count is not None and config.class_count > 1:
+            if tuple(target.shape) not in ((config.class_count,), (None,)):
+                raise PlanError(f"a multi-label head with {config.class_count} classes needs targets of shape "
+                                f"({config.class_count},); the data gives {target.shape}", ("classes",))
+            return config
+        if len(target.shape) > 1 or (len(target.shape) == 1 and target.shape[0] not in (1, None)):
+            raise PlanError(f"head '{config.name}' predicts one class per example, but its target has shape "
+                            f"{target.shape}", ("classes",))
+        if not target.dtype.startswith("int"):
+            raise PlanError(f"head '{config.name}' needs integer class labels; the data gives {target.dtype}",
+                            ("classes",))
+        data_names = list(target.classes) if target.classes else None
+        if config.classes == "from_data":
+            if data_names is None:
+                raise PlanError("classes: from_data, but the data does not name its classes; give the count "
+                                "or the names", ("classes",))
+            return config.model_copy(update={"classes": data_names})
+        if data_names is not None:
+            if config.class_names is not None and config.class_names != data_names:
+                raise PlanError(f"head '{config.name}' names classes {config.class_names} but the data has "
+                                f"{data_names} (in label order)", ("classes",))
+            if config.class_count != len(data_names):
+                raise PlanError(f"head '{config.name}' has {config.class_count} classes but the data has "
+                                f"{len(data_names)}: {', '.join(data_names)}", ("classes",))
+            if config.class_names is None:
+                return config.model_copy(update={"classes": data_names})
+        return config
     def loss(self, config: ClassifierConfig) -> str:
         if config.loss:
             return config.loss
@@ -115,6 +152,14 @@ class Regression(_DenseHead):
     def units(self, config: RegressionConfig) -> int:
         return config.units
 
+    def adopt_target(self, config: RegressionConfig, target):
+        size = 1
+        for dim in target.shape:
+            size = size * dim if dim is not None and size is not None else None
+        if size not in (None, config.units):
+            raise PlanError(f"head '{config.name}' predicts {config.units} value(s) per example, but its target "
+                            f"has shape {target.shape}", ("units",))
+        return config
 
 @hookimpl
 def tlspec_heads():
