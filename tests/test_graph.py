@@ -25,15 +25,16 @@ heads:
 
 
 def test_two_inputs_three_outputs_and_a_head_reading_a_head(write_spec, keras):
-    model = build(write_spec(TWO_INPUTS)).model
-    assert [t.name for t in model.inputs] == ["text", "meta"]
-    assert model.output_names == ["joint", "early", "refined"]
+    assembly = build(write_spec(TWO_INPUTS))
+    model = assembly.model
+    assert list(assembly.inputs) == ["text", "meta"]
+    assert sorted(model.output_names) == ["early", "joint", "refined"]
     # joint concatenates backbone (6) and side (5): 11 * 3 + 3 weights
     assert model.get_layer("joint").count_params() == 36
     assert tuple(model.get_layer("joint_concat").output.shape) == (None, 11)
     outputs = model.predict({"text": np.ones((2, 10)), "meta": np.ones((2, 4))}, verbose=0)
-    assert [o.shape for o in outputs] == [(2, 3), (2, 2), (2, 1)]
-    np.testing.assert_allclose(outputs[0].sum(axis=1), 1.0, rtol=1e-5)
+    assert {name: o.shape for name, o in outputs.items()} == {"joint": (2, 3), "early": (2, 2), "refined": (2, 1)}
+    np.testing.assert_allclose(outputs["joint"].sum(axis=1), 1.0, rtol=1e-5)
 
 
 def test_declared_input_nothing_reads(write_spec):

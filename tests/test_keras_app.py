@@ -26,7 +26,7 @@ def test_family_preprocessing_in_the_graph_equals_keras_preprocess_input(write_s
     first_layer = assembly.built["backbone"].layers[0]
     graph = assembly.model
     # The first backbone layer reads exactly what preprocess_input would have produced.
-    probe = keras.Model(graph.input, first_layer.input)
+    probe = keras.Model(graph.inputs, first_layer.input)
     pixels = np.random.default_rng(1).uniform(0, 255, (2, 32, 32, 3)).astype("float32")
     expected = getattr(keras.applications, module).preprocess_input(pixels.copy())
     np.testing.assert_allclose(probe(pixels), expected, rtol=1e-5, atol=1e-4)
@@ -92,11 +92,11 @@ def test_saved_model_reloads_in_safe_mode_with_tlspec_layers(write_spec, keras, 
     assembly.model.save(path)
     pixels = np.random.default_rng(2).uniform(0, 255, (1, 32, 32, 3)).astype("float32")
     np.save(tmp_path / "pixels.npy", pixels)
-    np.save(tmp_path / "expected.npy", assembly.model.predict(pixels, verbose=0))
+    np.save(tmp_path / "expected.npy", assembly.model.predict({"image": pixels}, verbose=0)["a"])
     script = (
         "import numpy as np, keras, tlspec.layers\n"
         f"model = keras.saving.load_model({str(path)!r}, safe_mode=True)\n"
-        f"got = model.predict(np.load({str(tmp_path / 'pixels.npy')!r}), verbose=0)\n"
+        f"got = model.predict({{'image': np.load({str(tmp_path / 'pixels.npy')!r})}}, verbose=0)['a']\n"
         f"np.testing.assert_allclose(got, np.load({str(tmp_path / 'expected.npy')!r}), rtol=1e-5)\n"
         "import sys; assert 'tlspec_builtins' not in sys.modules\n"
         "print('reloaded')\n"

@@ -79,10 +79,12 @@ def test_multitask_dense_is_the_lectures_66_parameter_network(keras):
     # Same weights -> same outputs: the wiring (o1 from layer 2, o2 from layer 3) is the lecture's.
     by_hand.set_weights(model.get_weights())
     D = np.array([[4, 500, 6], [4, 550, 5.5], [2, 200, 3.5], [2, 250, 4]], dtype="float32")
-    for ours, theirs in zip(model.predict(D, verbose=0), by_hand.predict(D, verbose=0)):
-        np.testing.assert_allclose(ours, theirs, rtol=1e-6)
+    ours = model.predict({"features": D}, verbose=0)
+    theirs = by_hand.predict(D, verbose=0)
+    np.testing.assert_allclose(ours["o1"], theirs[0], rtol=1e-6)
+    np.testing.assert_allclose(ours["o2"], theirs[1], rtol=1e-6)
 
     label = np.array([[1, 1, 0, 0]], dtype="float32").T
-    history = model.fit(D, {"o1": label, "o2": label}, epochs=2, batch_size=128, verbose=0,
-                        validation_data=(D, {"o1": label, "o2": label}))
+    history = model.fit({"features": D}, {"o1": label, "o2": label}, epochs=2, batch_size=128, verbose=0,
+                        validation_data=({"features": D}, {"o1": label, "o2": label}))
     assert set(history.history) >= {"loss", "o1_loss", "o2_loss", "val_loss"}

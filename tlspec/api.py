@@ -289,6 +289,10 @@ class DataContext:
     heads: tuple[str, ...]
     seed: int | None = None
     batch_size: int = 32
+    notes: list[str] = field(default_factory=list)  # things a user should know, e.g. skipped files
+
+    def note(self, message: str) -> None:
+        self.notes.append(message)
 
     def resolve_path(self, value: str | Path) -> Path:
         path = Path(value).expanduser()

@@ -22,6 +22,7 @@ class Assembly:
     model: Any
     built: dict[str, Built]
     validated: ValidatedSpec
+    inputs: dict[str, Any] = field(default_factory=dict)  # by name, in spec order
     frozen_layers: set[str] = field(default_factory=set)
 
     @property
@@ -69,12 +70,11 @@ def assemble(validated: ValidatedSpec) -> Assembly:
         built[component.name] = _build(graph, component, tensors, context, problems)
         problems.raise_if_any()
         model_inputs.update(built[component.name].inputs)
-    inputs = [spec_inputs[name] for name in spec_inputs] + list(model_inputs.values())
-    outputs = [built[head.name].output for head in graph.heads()]
+    # Inputs and outputs keyed by name: datasets, losses and predictions all speak names.
+    inputs = {**spec_inputs, **model_inputs}
+    outputs = {head.name: built[head.name].output for head in graph.heads()}
     try:
-        model = keras.Model(inputs=inputs if len(inputs) > 1 else inputs[0],
-                            outputs=outputs if len(outputs) > 1 else outputs[0],
-                            name=validated.spec.name)
+        model = keras.Model(inputs=inputs, outputs=outputs, name=validated.spec.name)
     except ValueError as error:
         problems.at_key(("heads",), f"Keras could not connect the graph: {error}")
         problems.raise_if_any()
@@ -85,7 +85,7 @@ def assemble(validated: ValidatedSpec) -> Assembly:
     frozen = set(graph.frozen_layers or ())
     for layer in backbone_layers:
         layer.trainable = layer.name not in frozen
-    return Assembly(model=model, built=built, validated=validated, frozen_layers=frozen)
+    return Assembly(model=model, built=built, validated=validated, inputs=inputs, frozen_layers=frozen)
 
 
 def _build(graph, component: Component, tensors, context, problems: Problems) -> Built | None:

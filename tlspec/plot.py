@@ -25,9 +25,9 @@ def plot(assembly: Assembly, path: str | Path) -> Path:
     rows = {row.name: row for row in component_rows(assembly)}
     nodes: dict[str, tuple[str, str]] = {}
     depth: dict[str, int] = {}
-    for tensor in assembly.model.inputs:
-        key = f"{INPUTS}.{tensor.name}"
-        nodes[key] = ("input", f"input {tensor.name}\n{_shape(tensor.shape)}")
+    for name, tensor in assembly.inputs.items():
+        key = f"{INPUTS}.{name}"
+        nodes[key] = ("input", f"input {name}\n{_shape(tensor.shape)}")
         depth[key] = 0
     edges = []
     for component in assembly.graph.components.values():

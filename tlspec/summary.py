@@ -49,6 +49,11 @@ def component_rows(assembly: Assembly) -> list[ComponentRow]:
     return rows
 
 
+def model_inputs(assembly: Assembly) -> dict:
+    """The model's inputs by name, in spec order (Keras itself orders them alphabetically)."""
+    return {name: tensor for name, tensor in assembly.inputs.items()}
+
+
 def report(assembly: Assembly) -> dict:
     model = assembly.model
     layers = []
@@ -69,9 +74,10 @@ def report(assembly: Assembly) -> dict:
     total = model.count_params()
     return {
         "name": model.name,
-        "inputs": [{"name": t.name, "shape": _shape(t), "dtype": str(t.dtype)} for t in model.inputs],
-        "outputs": [{"name": name, "shape": _shape(t)}
-                    for name, t in zip(model.output_names, model.outputs)],
+        "inputs": [{"name": name, "shape": _shape(t), "dtype": str(t.dtype)}
+                   for name, t in model_inputs(assembly).items()],
+        "outputs": [{"name": head.name, "shape": _shape(assembly.built[head.name].output)}
+                    for head in assembly.graph.heads()],
         "params": {"total": total, "trainable": trainable, "non_trainable": total - trainable},
         "components": [asdict(row) for row in component_rows(assembly)],
         "layers": layers,

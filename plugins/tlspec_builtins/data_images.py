@@ -1,0 +1,228 @@
+"""``image_folder``: images in one subfolder per class, on tf.data.
+
+Pipeline: file list -> parallel decode and resize -> in-memory cache ->
+shuffle (train) -> batch -> random augmentation (train, optional) -> prefetch.
+Images stay raw 0-255 RGB floats: the model holds its own preprocessing.
+
+Before anything is decoded every file is checked to be a complete image of a
+known format; broken ones are skipped and reported (or, with
+``skip_corrupt: false``, rejected).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal, Sequence
+
+from pydantic import BaseModel, ConfigDict, Field, PositiveInt
+
+from tlspec.api import DataConfig, DataContext, DataDescription, DataField, DataSource, PlanError
+from tlspec.errors import one_of
+from tlspec.hookspecs import hookimpl
+from tlspec_builtins.data_common import split_indices
+
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".gif")
+
+
+class Augmentation(BaseModel):
+    """Random transforms of training images (a Keras layer each), applied after the cache."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    flip: Literal["horizontal", "vertical", "both"] | None = None
+    rotation: float = Field(0.0, ge=0, le=0.5, description="Fraction of a full turn, e.g. 0.1 = ±36°.")
+    zoom: float = Field(0.0, ge=0, lt=1)
+    translation: float = Field(0.0, ge=0, lt=1)
+    contrast: float = Field(0.0, ge=0, lt=1)
+
+    @property
+    def active(self) -> bool:
+        return bool(self.flip or self.rotation or self.zoom or self.translation or self.contrast)
+
+
+class ImageFolderConfig(DataConfig):
+    train: str = Field(description="Folder with one subfolder of images per class.")
+    validation: str | float | None = Field(None, description="A folder like train, or a fraction of train.")
+    test: str | float | None = Field(None, description="A folder like train, or a fraction of train.")
+    image_size: list[PositiveInt] = Field(min_length=2, max_length=2, description="Height and width.")
+    input: str = Field("image", description="Model input the images feed.")
+    target: str | None = Field(None, description="Head the labels train; default: the only head.")
+    augmentation: Augmentation = Field(default_factory=Augmentation)
+    skip_corrupt: bool = Field(True, description="Skip (and report) unreadable images instead of failing.")
+    cache: bool = Field(True, description="Keep decoded images in memory after the first epoch.")
+
+
+def _class_folders(root: Path, field: str, spec_value: str) -> dict[str, list[Path]]:
+    if not root.is_dir():
+        raise PlanError(f"folder not found: {spec_value} (looked for {root})", (field,))
+    classes = {}
+    for folder in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
+        files = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+        if not files:
+            raise PlanError(f"class folder {folder.name!r} in {spec_value} has no images "
+                            f"({', '.join(IMAGE_SUFFIXES)})", (field,))
+        classes[folder.name] = files
+    if not classes:
+        raise PlanError(f"{spec_value} has no class subfolders (expected e.g. {spec_value}/cat/*.jpg)", (field,))
+    return classes
+
+
+def image_problem(path: Path) -> str | None:
+    """Why ``path`` is not a complete image, or None. Reads only its first and last bytes."""
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(16)
+            handle.seek(0, 2)
+            size = handle.tell()
+            handle.seek(max(0, size - 1024))
+            tail = handle.read()
+    except OSError as error:
+        return f"unreadable ({error.strerror})"
+    if head.startswith(b"\xff\xd8\xff"):
+        return None if b"\xff\xd9" in tail else "truncated JPEG (no end marker)"
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return None if b"IEND" in tail else "truncated PNG"
+    if head.startswith((b"GIF87a", b"GIF89a", b"BM")):
+        return None
+    return "not a JPEG, PNG, GIF or BMP image" if size else "empty file"
+
+
+class ImageFolder(DataSource):
+    name = "image_folder"
+    summary = "Images in one subfolder per class; tf.data decode, cache, augmentation, prefetch."
+    Config = ImageFolderConfig
+
+    def _target(self, config: ImageFolderConfig, context: DataContext) -> str:
+        if config.target is not None:
+            if config.target not in context.heads:
+                raise PlanError(f"no head named '{config.target}'; heads: {one_of(context.heads)}", ("target",))
+            return config.target
+        if len(context.heads) != 1:
+            raise PlanError(f"several heads ({', '.join(context.heads)}): say which one the labels train "
+                            "with target: <head>", ("target",))
+        return context.heads[0]
+
+    def _files(self, config: ImageFolderConfig, context: DataContext):
+        """Per split: (paths, labels), and the class names."""
+        train = _class_folders(context.resolve_path(config.train), "train", config.train)
+        names = list(train)
+        splits = {"train": [(path, names.index(c)) for c, paths in train.items() for path in paths]}
+        for split in ("validation", "test"):
+            value = getattr(config, split)
+            if not isinstance(value, str):
+                continue
+            folders = _class_folders(context.resolve_path(value), split, value)
+            missing, extra = sorted(set(names) - set(folders)), sorted(set(folders) - set(names))
+            if missing:
+                raise PlanError(f"class {missing[0]!r} is in {config.train} but missing from {value}", (split,))
+            if extra:
+                raise PlanError(f"{value} has class {extra[0]!r} that {config.train} does not have", (split,))
+            splits[split] = [(path, names.index(c)) for c, paths in folders.items() for path in paths]
+        fractions = {s: getattr(config, s) for s in ("validation", "test")
+                     if isinstance(getattr(config, s), float)}
+        if fractions:
+            pool = splits["train"]
+            for split, indices in split_indices(len(pool), fractions, context.seed).items():
+                splits[split] = [pool[i] for i in indices]
+        return splits, names
+
+    def describe(self, config: ImageFolderConfig, context: DataContext) -> DataDescription:
+        for split in ("validation", "test"):
+            value = getattr(config, split)
+            if isinstance(value, float) and not 0 < value < 1:
+                raise PlanError(f"a {split} fraction must be between 0 and 1", (split,))
+        splits, names = self._files(config, context)
+        height, width = config.image_size
+        return DataDescription(
+            inputs={config.input: DataField((height, width, 3), "float32")},
+            targets={self._target(config, context): DataField((), "int32", tuple(names))},
+            splits={split: len(items) for split, items in splits.items()},
+            augmented=config.augmentation.active,
+        )
+
+    def datasets(self, config: ImageFolderConfig, context: DataContext) -> dict[str, Any]:
+        import tensorflow as tf
+
+        splits, names = self._files(config, context)
+        target = self._target(config, context)
+        result = {}
+        for split, items in splits.items():
+            items = self._readable(items, config, context, split)
+            paths = tf.constant([str(path) for path, _ in items])
+            labels = tf.constant([label for _, label in items], dtype=tf.int32)
+            dataset = tf.data.Dataset.from_tensor_slices((paths, labels))
+            dataset = dataset.map(lambda p, y: (self._decode(p, config.image_size), y),
+                                  num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+            dataset = dataset.ignore_errors()  # last resort for files that pass the check but do not decode
+            if config.cache:
+                dataset = dataset.cache()
+            if split == "train":
+                dataset = dataset.shuffle(len(items), seed=context.seed, reshuffle_each_iteration=True)
+            dataset = dataset.batch(context.batch_size)
+            if split == "train" and config.augmentation.active:
+                augment = _augmenter(config.augmentation, context.seed)
+                dataset = dataset.map(lambda x, y: (augment(x, training=True), y),
+                                      num_parallel_calls=tf.data.AUTOTUNE)
+            dataset = dataset.map(lambda x, y: ({config.input: x}, {target: y}))
+            result[split] = dataset.prefetch(tf.data.AUTOTUNE)
+        return result
+
+    def _readable(self, items, config: ImageFolderConfig, context: DataContext, split: str):
+        broken = [(path, reason) for path, _ in items if (reason := image_problem(path))]
+        if not broken:
+            return items
+        listing = "; ".join(f"{path} ({reason})" for path, reason in broken[:5])
+        more = f"; and {len(broken) - 5} more" if len(broken) > 5 else ""
+        if not config.skip_corrupt:
+            raise PlanError(f"{len(broken)} unreadable image(s) in the {split} split: {listing}{more}",
+                            ("skip_corrupt",))
+        context.note(f"skipped {len(broken)} unreadable image(s) in the {split} split: {listing}{more}")
+        bad = {path for path, _ in broken}
+        kept = [item for item in items if item[0] not in bad]
+        if not kept:
+            raise PlanError(f"every image in the {split} split is unreadable", (split,))
+        return kept
+
+    @staticmethod
+    def _decode(path, size):
+        import tensorflow as tf
+
+        image = tf.io.decode_image(tf.io.read_file(path), channels=3, expand_animations=False)
+        image = tf.image.resize(image, size, method="bilinear", antialias=True)
+        return tf.cast(image, tf.float32)
+
+    def prediction_inputs(self, config: ImageFolderConfig, context: DataContext, items: Sequence[str]):
+        import numpy as np
+        import tensorflow as tf
+
+        images = []
+        for item in items:
+            path = Path(item)
+            problem = "file not found" if not path.is_file() else image_problem(path)
+            if problem:
+                raise PlanError(f"{item}: {problem}")
+            images.append(self._decode(tf.constant(str(path)), config.image_size).numpy())
+        return {config.input: np.stack(images)}
+
+
+def _augmenter(augmentation: Augmentation, seed: int | None):
+    import keras
+
+    layers = []
+    if augmentation.flip:
+        mode = "horizontal_and_vertical" if augmentation.flip == "both" else augmentation.flip
+        layers.append(keras.layers.RandomFlip(mode, seed=seed))
+    if augmentation.rotation:
+        layers.append(keras.layers.RandomRotation(augmentation.rotation, seed=seed))
+    if augmentation.zoom:
+        layers.append(keras.layers.RandomZoom(augmentation.zoom, seed=seed))
+    if augmentation.translation:
+        layers.append(keras.layers.RandomTranslation(augmentation.translation, augmentation.translation, seed=seed))
+    if augmentation.contrast:
+        layers.append(keras.layers.RandomContrast(augmentation.contrast, seed=seed))
+    return keras.Sequential(layers, name="augmentation")
+
+
+@hookimpl
+def tlspec_data_sources():
+    return [ImageFolder()]
