@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tlspec.api import Built, LayerInfo, PlanError, TensorInfo, UnknownEndpoint
-from tlspec.graph import INPUTS, Component, Problems, check_freeze, plugin_crash, report_unknown_endpoint, run_plan
+from tlspec.graph import INPUTS, Component, Problems, plugin_crash, report_unknown_endpoint, run_plan, select_frozen
 from tlspec.validation import ValidatedSpec
 
 
@@ -79,13 +79,24 @@ def assemble(validated: ValidatedSpec) -> Assembly:
         problems.at_key(("heads",), f"Keras could not connect the graph: {error}")
         problems.raise_if_any()
 
-    backbone_layers = built[graph.backbone].layers
-    check_freeze(graph, problems, [layer_info(layer) for layer in backbone_layers])
+    assembly = Assembly(model=model, built=built, validated=validated, inputs=inputs)
+    apply_freeze(assembly, validated.freeze)
+    return assembly
+
+
+def apply_freeze(assembly: Assembly, section) -> set[str]:
+    """Set ``trainable`` on the backbone's layers as the freeze policy ``section`` says (recompile after)."""
+    graph = assembly.graph
+    problems = Problems(assembly.validated.locations)
+    layers = assembly.built[graph.backbone].layers
+    frozen = select_frozen(graph, section, problems, [layer_info(layer) for layer in layers])
     problems.raise_if_any()
-    frozen = set(graph.frozen_layers or ())
-    for layer in backbone_layers:
+    for layer in layers:
         layer.trainable = layer.name not in frozen
-    return Assembly(model=model, built=built, validated=validated, inputs=inputs, frozen_layers=frozen)
+    assembly.frozen_layers = frozen
+    if section is graph.freeze:
+        graph.frozen_layers = frozen
+    return frozen
 
 
 def _build(graph, component: Component, tensors, context, problems: Problems) -> Built | None:

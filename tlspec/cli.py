@@ -37,6 +37,26 @@ def parser() -> argparse.ArgumentParser:
     build.add_argument("--plot", type=Path, metavar="FILE", help="write a PNG of the component graph")
     build.set_defaults(run=cmd_build)
 
+    train = commands.add_parser("train", help="train the model; write a run directory")
+    _add_spec_arguments(train)
+    train.add_argument("--out", type=Path, metavar="DIR", help="run directory (default: runs/<name>-<time>)")
+    train.add_argument("--resume", action="store_true",
+                       help="continue an interrupted run (--out DIR, or the latest run of this spec)")
+    train.add_argument("--quiet", action="store_true", help="one line per epoch instead of progress bars")
+    train.set_defaults(run=cmd_train)
+
+    evaluate = commands.add_parser("evaluate", help="evaluate a trained run on a data split")
+    evaluate.add_argument("run_dir", type=Path, metavar="RUN_DIR")
+    evaluate.add_argument("--split", default="test", help="train, validation or test (default: test)")
+    evaluate.add_argument("--json", action="store_true", help="print JSON")
+    evaluate.set_defaults(run=cmd_evaluate)
+
+    predict = commands.add_parser("predict", help="predict with a trained run")
+    predict.add_argument("run_dir", type=Path, metavar="RUN_DIR")
+    predict.add_argument("items", nargs="+", metavar="FILE", help="inputs, e.g. image files")
+    predict.add_argument("--json", action="store_true", help="print JSON")
+    predict.set_defaults(run=cmd_predict)
+
     plugins = commands.add_parser("plugins", help="list installed plugins")
     plugins.add_argument("--json", action="store_true", help="print JSON")
     plugins.set_defaults(run=cmd_plugins)
@@ -81,6 +101,63 @@ def cmd_build(args) -> int:
         _print_build_table(result)
         if args.plot:
             print(f"graph written to {args.plot}")
+    return EXIT_OK
+
+
+def cmd_train(args) -> int:
+    from tlspec.validation import validate_file
+
+    validated = validate_file(args.spec, args.overrides)
+    from tlspec.training import train
+
+    progress_bars = sys.stdout.isatty() and not args.quiet
+    result = train(validated, out=args.out, resume=args.resume, verbose=1 if progress_bars else 2)
+    print(f"run directory: {result.run.path}  ({result.seconds:.1f} s)")
+    _print_metrics(result.metrics)
+    return EXIT_OK
+
+
+def _print_metrics(metrics: dict) -> None:
+    from rich.table import Table
+
+    table = Table()
+    for column in ("split", "head", "metric", "value"):
+        table.add_column(column, no_wrap=True)
+    for split, heads in metrics.items():
+        for head, values in heads.items():
+            if head == "total_loss":
+                continue
+            for metric, value in values.items():
+                table.add_row(split, head, metric, f"{value:.4f}")
+    _console().print(table)
+
+
+def cmd_evaluate(args) -> int:
+    from tlspec.evaluation import evaluate_run
+
+    metrics = evaluate_run(args.run_dir, args.split)
+    if args.json:
+        print(json.dumps(metrics, indent=2))
+    else:
+        _print_metrics(metrics)
+    return EXIT_OK
+
+
+def cmd_predict(args) -> int:
+    from tlspec.evaluation import predict_run
+
+    predictions = predict_run(args.run_dir, args.items)
+    if args.json:
+        print(json.dumps(predictions, indent=2))
+        return EXIT_OK
+    for item in predictions:
+        parts = []
+        for head, result in item["heads"].items():
+            if "label" in result:
+                parts.append(f"{head}={result['label']} ({result['probability']:.3f})")
+            else:
+                parts.append(f"{head}={result['values']}")
+        print(f"{item['input']}: {'  '.join(parts)}")
     return EXIT_OK
 
 

@@ -19,7 +19,7 @@ def _public_names(module) -> list[str]:
     return [name for name in dir(module) if name[:1].islower() and name not in ("get", "serialize", "deserialize")]
 
 
-def make_optimizer(assembly: Assembly, problems: Problems, learning_rate: float | None = None):
+def make_optimizer(assembly: Assembly, problems: Problems, learning_rate=None):
     import keras
 
     spec = assembly.validated.spec.train.optimizer
@@ -34,7 +34,11 @@ def make_optimizer(assembly: Assembly, problems: Problems, learning_rate: float 
         return None
 
 
-def compile_model(assembly: Assembly, learning_rate: float | None = None) -> None:
+def compile_model(assembly: Assembly, learning_rate=None, model=None) -> None:
+    """Compile ``model`` (default: the full model) with the spec's optimizer and per-head losses.
+
+    ``learning_rate`` (a number or a Keras schedule) overrides the optimizer's.
+    """
     import keras
 
     problems = Problems(assembly.validated.locations)
@@ -61,4 +65,4 @@ def compile_model(assembly: Assembly, learning_rate: float | None = None) -> Non
         weights[component.name] = config.loss_weight
     optimizer = make_optimizer(assembly, problems, learning_rate)
     problems.raise_if_any()
-    assembly.model.compile(optimizer=optimizer, loss=losses, metrics=metrics, loss_weights=weights)
+    (model or assembly.model).compile(optimizer=optimizer, loss=losses, metrics=metrics, loss_weights=weights)

@@ -153,7 +153,6 @@ class ImageFolder(DataSource):
             dataset = tf.data.Dataset.from_tensor_slices((paths, labels))
             dataset = dataset.map(lambda p, y: (self._decode(p, config.image_size), y),
                                   num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
-            dataset = dataset.ignore_errors()  # last resort for files that pass the check but do not decode
             if config.cache:
                 dataset = dataset.cache()
             if split == "train":

@@ -1,0 +1,114 @@
+"""A run directory: what `tlspec train` leaves behind, written so a crash never fakes completeness.
+
+Every file is written to a temporary name in the same folder and moved into
+place (``os.replace`` is atomic), so ``model.keras`` or ``metrics.json`` either
+is the complete new version or the previous one.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+from tlspec.errors import TlspecError
+
+SPEC = "spec.yaml"
+RUN = "run.json"
+MODEL = "model.keras"
+HISTORY = "history.csv"
+METRICS = "metrics.json"
+CURVES = "curves.png"
+STATE = "state"
+
+
+class RunDir:
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+
+    @classmethod
+    def new(cls, name: str, out: str | Path | None) -> "RunDir":
+        if out is None:
+            out = Path("runs") / f"{name}-{time.strftime('%Y%m%d-%H%M%S')}"
+        path = Path(out)
+        if (path / RUN).exists():
+            raise TlspecError(f"{path} already holds a run; use --resume to continue it or choose another --out")
+        (path / STATE).mkdir(parents=True, exist_ok=True)
+        return cls(path)
+
+    @classmethod
+    def existing(cls, path: str | Path) -> "RunDir":
+        run = cls(path)
+        if not (run.path / RUN).is_file():
+            raise TlspecError(f"{path} is not a tlspec run directory (no {RUN})")
+        return run
+
+    @classmethod
+    def latest(cls, name: str, root: str | Path = "runs") -> "RunDir":
+        """The most recent run of the spec ``name`` under ``root``."""
+        candidates = sorted(Path(root).glob(f"{name}-*/{RUN}"), key=lambda p: p.stat().st_mtime)
+        if not candidates:
+            raise TlspecError(f"no earlier run of '{name}' under {root}/ to resume; pass --out DIR")
+        return cls(candidates[-1].parent)
+
+    def file(self, name: str) -> Path:
+        return self.path / name
+
+    def write_text(self, name: str, text: str) -> None:
+        target = self.file(name)
+        partial = target.with_name(f".{target.name}.partial")
+        partial.write_text(text, encoding="utf-8")
+        os.replace(partial, target)
+
+    def write_json(self, name: str, value: Any) -> None:
+        self.write_text(name, json.dumps(value, indent=2, default=_plain) + "\n")
+
+    def read_json(self, name: str) -> Any:
+        return json.loads(self.file(name).read_text(encoding="utf-8"))
+
+    def write_csv(self, name: str, rows: list[dict]) -> None:
+        columns = list(dict.fromkeys(key for row in rows for key in row))
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, fieldnames=columns)
+        writer.writeheader()
+        writer.writerows(rows)
+        self.write_text(name, buffer.getvalue())
+
+    def read_csv(self, name: str) -> list[dict]:
+        path = self.file(name)
+        if not path.exists():
+            return []
+        with open(path, newline="", encoding="utf-8") as handle:
+            return [{k: _number(v) for k, v in row.items()} for row in csv.DictReader(handle)]
+
+    def save_model(self, model, name: str = MODEL) -> None:
+        target = self.file(name)
+        partial = target.with_name(f".partial-{target.name}")  # Keras wants the .keras suffix
+        model.save(partial)
+        os.replace(partial, target)
+
+    def save_weights(self, model, name: str) -> None:
+        target = self.file(name)
+        partial = target.with_name(f".partial-{target.name}")
+        model.save_weights(partial)
+        os.replace(partial, target)
+
+
+def _plain(value: Any) -> Any:
+    if hasattr(value, "item"):
+        return value.item()
+    if isinstance(value, Path):
+        return str(value)
+    raise TypeError(f"cannot write {type(value).__name__} to JSON")
+
+
+def _number(text: str) -> Any:
+    try:
+        number = float(text)
+    except (TypeError, ValueError):
+        return text
+    return int(number) if number.is_integer() and "." not in text and "e" not in text.lower() else number

@@ -1,0 +1,245 @@
+"""`tlspec train`: phases, callbacks, feature caching, the run directory, --resume.
+
+One history runs across phases (epochs are numbered globally); each phase sets
+its freeze policy and recompiles. The model that ends up in ``model.keras`` is
+the best one by ``train.checkpoint`` (or the last one without it).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+import warnings
+from dataclasses import dataclass, field
+
+import yaml
+
+from tlspec import __version__
+from tlspec.assemble import Assembly, apply_freeze, assemble
+from tlspec.compiling import compile_model
+from tlspec.errors import Location, Problem, SpecError, TlspecError
+from tlspec.rundir import CURVES, HISTORY, METRICS, MODEL, RUN, SPEC, STATE, RunDir
+from tlspec.targets import class_weight_tables, head_targets, prepare
+from tlspec.validation import ValidatedSpec
+
+
+@dataclass
+class TrainResult:
+    run: RunDir
+    metrics: dict
+    history: list[dict]
+    phases: list[dict] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+def require_data(validated: ValidatedSpec) -> None:
+    if validated.data_source is None:
+        location = validated.locations.of_value(()) or Location(str(validated.source), 1, 1)
+        raise SpecError([Problem("training needs a 'data' section (installed data plugins: see "
+                                 "`tlspec plugins`)", location)])
+
+
+def run_info(validated: ValidatedSpec, assembly: Assembly) -> dict:
+    heads = {}
+    for component in assembly.graph.heads():
+        config, plugin = component.section.config, component.section.record.plugin
+        classes = getattr(config, "classes", None)
+        heads[component.name] = {"plugin": component.section.record.name, "loss": plugin.loss(config),
+                                 "classes": classes if isinstance(classes, list) else None,
+                                 "activation": getattr(config, "activation", None)}
+    return {
+        "tlspec_version": __version__,
+        "spec_name": validated.spec.name,
+        "spec_path": str(validated.source.resolve()),
+        "spec_dir": str(validated.spec_dir),
+        "heads": heads,
+        "inputs": {name: list(t.shape[1:]) for name, t in assembly.inputs.items()},
+        "status": "running",
+        "started": time.strftime("%Y-%m-%dT%H:%M:%S"),
+    }
+
+
+def _learning_rate(validated: ValidatedSpec, phase, steps_per_epoch: int):
+    import keras
+
+    rate = phase.learning_rate or validated.spec.train.optimizer.learning_rate or 1e-3
+    schedule = phase.schedule or validated.spec.train.schedule
+    if schedule is None:
+        return rate
+    if schedule.name == "cosine":
+        return keras.optimizers.schedules.CosineDecay(rate, steps_per_epoch * phase.epochs, alpha=schedule.alpha)
+    return keras.optimizers.schedules.ExponentialDecay(rate, steps_per_epoch, schedule.decay_rate)
+
+
+def _callbacks(validated: ValidatedSpec, run: RunDir, recorder) -> list:
+    import keras
+
+    train = validated.spec.train
+    callbacks = [recorder]
+    if train.early_stopping:
+        stop = train.early_stopping
+        callbacks.append(keras.callbacks.EarlyStopping(monitor=stop.monitor, mode=stop.mode, patience=stop.patience,
+                                                       min_delta=stop.min_delta,
+                                                       restore_best_weights=stop.restore_best_weights))
+    if train.reduce_lr_on_plateau:
+        plateau = train.reduce_lr_on_plateau
+        callbacks.append(keras.callbacks.ReduceLROnPlateau(monitor=plateau.monitor, mode=plateau.mode,
+                                                           factor=plateau.factor, patience=plateau.patience,
+                                                           min_lr=plateau.min_lr))
+    if train.tensorboard:
+        callbacks.append(keras.callbacks.TensorBoard(log_dir=str(run.file("tensorboard"))))
+    return callbacks
+
+
+def _cache_decision(validated: ValidatedSpec, assembly: Assembly) -> tuple[bool, str]:
+    from tlspec.feature_cache import blockers
+
+    mode = validated.spec.train.cache_features
+    if mode is False:
+        return False, "disabled by train.cache_features: false"
+    reasons = blockers(assembly, validated.description.augmented)
+    if reasons and mode is True:
+        raise TlspecError(f"train.cache_features is true but the features cannot be cached: {'; '.join(reasons)}")
+    return (not reasons), ("; ".join(reasons) or "everything under the heads is frozen and deterministic")
+
+
+def split_by_head(results: dict, heads: list[str]) -> dict:
+    """Keras' flat metric names -> {head: {metric: value}}, plus the weighted total loss."""
+    if len(heads) == 1:
+        per_head = {heads[0]: {k: float(v) for k, v in results.items()}}
+    else:
+        per_head = {head: {} for head in heads}
+        for key, value in results.items():
+            for head in sorted(heads, key=len, reverse=True):
+                if key.startswith(f"{head}_"):
+                    per_head[head][key[len(head) + 1:]] = float(value)
+                    break
+    per_head["total_loss"] = float(results.get("loss", math.nan))
+    return per_head
+
+
+def evaluate_splits(assembly: Assembly, datasets: dict, splits: list[str]) -> dict:
+    targets = head_targets(assembly)
+    names = [t.name for t in targets]
+    metrics = {}
+    for split in splits:
+        if split in datasets:
+            results = assembly.model.evaluate(prepare(datasets[split], targets, {}), return_dict=True, verbose=0)
+            metrics[split] = split_by_head(results, names)
+    return metrics
+
+
+def train(validated: ValidatedSpec, out=None, resume: bool = False, verbose: int | str = "auto") -> TrainResult:
+    require_data(validated)
+    started = time.perf_counter()
+    run, state, history = _open_run(validated, out, resume)
+    assembly = assemble(validated)
+    info = run.read_json(RUN) if resume else run_info(validated, assembly)
+    if not resume:
+        run.write_text(SPEC, yaml.safe_dump(validated.data, sort_keys=False))
+        run.write_json(RUN, info)
+    else:
+        assembly.model.load_weights(run.file(f"{STATE}/weights.weights.h5"))
+
+    context = validated.data_context()
+    source = validated.data_source
+    datasets = source.record.plugin.datasets(source.config, context)
+    for note in context.notes:
+        print(f"note: {note}")
+    info["notes"] = context.notes
+    targets = head_targets(assembly)
+    tables = class_weight_tables(validated.spec.train.class_weights, targets, datasets["train"])
+    steps = max(1, math.ceil(validated.description.splits["train"] / validated.spec.train.batch_size))
+
+    phases_run = info.get("phases", [])
+    epoch = state.get("epoch", 0)
+    for index, phase in enumerate(validated.spec.train.phase_list()):
+        if index < state.get("phase_index", 0):
+            continue
+        resuming_phase = resume and index == state.get("phase_index")
+        phase_start = state["phase_start"] if resuming_phase else epoch
+        end = phase_start + phase.epochs
+        if epoch >= end:
+            continue
+        name = phase.name or f"phase_{index + 1}"
+        freeze = validated.phase_freezes[index] if index < len(validated.phase_freezes) else None
+        apply_freeze(assembly, freeze or validated.freeze)
+        cached, reason = _cache_decision(validated, assembly)
+        if cached:
+            from tlspec.feature_cache import cached_splits, feature_models
+
+            models = feature_models(assembly)
+            fit_model = models.heads
+            phase_data = cached_splits(models, datasets, validated.spec.train.batch_size, validated.spec.seed)
+        else:
+            fit_model, phase_data = assembly.model, datasets
+        compile_model(assembly, _learning_rate(validated, phase, steps), model=fit_model)
+        if resuming_phase:
+            from tlspec.callbacks import restore_optimizer
+
+            restore_optimizer(run, fit_model)
+        from tlspec.callbacks import RunRecorder
+
+        recorder = RunRecorder(run, assembly.model, name, index, phase_start, history,
+                               validated.spec.train.checkpoint, state)
+        phase_started, before = time.perf_counter(), epoch
+        print(f"phase {name}: epochs {epoch + 1}-{end}, "
+              f"{'training heads on cached features' if cached else 'training end to end'} ({reason})")
+        _fit(fit_model, prepare(phase_data["train"], targets, tables),
+             prepare(phase_data["validation"], targets, {}) if "validation" in phase_data else None,
+             initial_epoch=epoch, epochs=end, callbacks=_callbacks(validated, run, recorder), verbose=verbose)
+        epoch = len(history)
+        phases_run.append({"name": name, "epochs": epoch - before,
+                           "cached_features": cached, "why": reason,
+                           "seconds": round(time.perf_counter() - phase_started, 2)})
+        info["phases"] = phases_run
+        run.write_json(RUN, info)
+
+    if validated.spec.train.checkpoint is not None and run.file(MODEL).exists():
+        with warnings.catch_warnings():  # the file's optimizer state is not needed to evaluate
+            warnings.simplefilter("ignore", UserWarning)
+            assembly.model.load_weights(run.file(MODEL))
+    compile_model(assembly)
+    metrics = evaluate_splits(assembly, datasets, ["train", "validation", "test"])
+    run.write_json(METRICS, metrics)
+    from tlspec.curves import plot_history
+
+    plot_history(history, run.file(CURVES), validated.spec.name)
+    seconds = time.perf_counter() - started
+    info.update({"status": "finished", "finished": time.strftime("%Y-%m-%dT%H:%M:%S"),
+                 "epochs": len(history), "best": {k: state[k] for k in ("best", "best_epoch") if k in state}})
+    info["seconds"] = round(info.get("seconds", 0) + seconds, 2)
+    run.write_json(RUN, info)
+    return TrainResult(run, metrics, history, phases_run, seconds)
+
+
+def _fit(model, train_data, validation_data, **options) -> None:
+    import tensorflow as tf
+
+    try:
+        model.fit(train_data, validation_data=validation_data, shuffle=False, **options)  # datasets shuffle
+    except tf.errors.InvalidArgumentError as error:
+        message = error.message.splitlines()[0] if error.message else str(error)
+        raise TlspecError(f"training stopped on data it could not read or use: {message}. The run directory "
+                          "keeps every finished epoch; fix the data and continue with --resume") from None
+
+
+def _open_run(validated: ValidatedSpec, out, resume: bool) -> tuple[RunDir, dict, list[dict]]:
+    if not resume:
+        return RunDir.new(validated.spec.name, out), {}, []
+    run = RunDir.existing(out) if out else RunDir.latest(validated.spec.name)
+    saved_spec = yaml.safe_load(run.file(SPEC).read_text(encoding="utf-8"))
+    if saved_spec != json.loads(json.dumps(validated.data)):
+        raise TlspecError(f"the spec differs from the one {run.path} was started with ({run.path / SPEC}); "
+                          "resume with the same spec and --set options, or start a new run")
+    info = run.read_json(RUN)
+    if info.get("status") == "finished":
+        raise TlspecError(f"{run.path} has already finished; nothing to resume")
+    state_file = run.file(f"{STATE}/state.json")
+    if not state_file.exists():
+        raise TlspecError(f"{run.path} has no finished epoch to resume from; start a new run")
+    state = json.loads(state_file.read_text(encoding="utf-8"))
+    history = run.read_csv(HISTORY)[: state["epoch"]]
+    print(f"resuming {run.path} after epoch {state['epoch']}")
+    return run, state, history
