@@ -45,3 +45,30 @@ def build(path, overrides=()):
 
 def trainable_count(model) -> int:
     return sum(int(w.numpy().size) for w in model.trainable_weights)
+
+
+COLOURS = {"cat": (200, 60, 40), "dog": (40, 70, 200), "bird": (40, 180, 60)}
+
+
+def make_image_folder(root: Path, counts: dict[str, int], size: int = 16, seed: int = 0) -> Path:
+    """Class folders of small JPEGs whose colour tells the class (plus noise): easy to learn."""
+    import numpy as np
+    from PIL import Image
+
+    rng = np.random.default_rng(seed)
+    for name, count in counts.items():
+        folder = root / name
+        folder.mkdir(parents=True, exist_ok=True)
+        for index in range(count):
+            pixels = np.clip(np.array(COLOURS[name]) + rng.normal(0, 40, (size, size, 3)), 0, 255)
+            Image.fromarray(pixels.astype("uint8")).save(folder / f"{name}.{index}.jpg", quality=90)
+    return root
+
+
+@pytest.fixture
+def image_data(tmp_path):
+    """train/validation/test folders of two colour-coded classes."""
+    root = tmp_path / "images"
+    for split, count, seed in (("train", 24, 0), ("validation", 8, 1), ("test", 8, 2)):
+        make_image_folder(root / split, {"cat": count, "dog": count}, seed=seed)
+    return root

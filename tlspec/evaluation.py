@@ -16,7 +16,8 @@ import yaml
 from tlspec.errors import TlspecError, one_of
 from tlspec.located_yaml import Locations
 from tlspec.rundir import MODEL, RUN, SPEC, RunDir
-from tlspec.validation import ValidatedSpec, validate_data
+from tlspec.api import PlanError
+from tlspec.validation import ValidatedSpec, load_datasets, validate_data
 
 
 def _load(run_dir) -> tuple[RunDir, dict, ValidatedSpec]:
@@ -47,8 +48,7 @@ def evaluate_run(run_dir, split: str) -> dict:
     from tlspec.training import evaluate_splits
 
     run, info, validated = _load(run_dir)
-    source = validated.data_source
-    datasets = source.record.plugin.datasets(source.config, validated.data_context())
+    datasets = load_datasets(validated)
     if split not in datasets:
         raise TlspecError(f"the data has no '{split}' split; splits: {one_of(datasets)}")
     assembly = assemble(validated)
@@ -60,7 +60,10 @@ def evaluate_run(run_dir, split: str) -> dict:
 def predict_run(run_dir, items: list[str]) -> list[dict]:
     run, info, validated = _load(run_dir)
     source = validated.data_source
-    inputs = source.record.plugin.prediction_inputs(source.config, validated.data_context(), items)
+    try:
+        inputs = source.record.plugin.prediction_inputs(source.config, validated.data_context(), items)
+    except PlanError as error:
+        raise TlspecError(error.message) from None
     model = load_model(run)
     outputs = model.predict(inputs, verbose=0)
     results = []

@@ -21,7 +21,7 @@ from tlspec.compiling import compile_model
 from tlspec.errors import Location, Problem, SpecError, TlspecError
 from tlspec.rundir import CURVES, HISTORY, METRICS, MODEL, RUN, SPEC, STATE, RunDir
 from tlspec.targets import class_weight_tables, head_targets, prepare
-from tlspec.validation import ValidatedSpec
+from tlspec.validation import ValidatedSpec, load_datasets
 
 
 @dataclass
@@ -143,8 +143,7 @@ def train(validated: ValidatedSpec, out=None, resume: bool = False, verbose: int
         assembly.model.load_weights(run.file(f"{STATE}/weights.weights.h5"))
 
     context = validated.data_context()
-    source = validated.data_source
-    datasets = source.record.plugin.datasets(source.config, context)
+    datasets = load_datasets(validated, context)
     for note in context.notes:
         print(f"note: {note}")
     info["notes"] = context.notes

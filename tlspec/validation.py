@@ -88,6 +88,17 @@ def validate_section(kind: str, path: tuple, raw: Any, registry: Registry,
     return Section(kind, path, record, config), []
 
 
+def load_datasets(validated: "ValidatedSpec", context: DataContext | None = None) -> dict:
+    """The data plugin's datasets; its PlanErrors are reported at their line of the data section."""
+    section = validated.data_source
+    problems = Problems(validated.locations)
+    try:
+        return section.record.plugin.datasets(section.config, context or validated.data_context())
+    except PlanError as error:
+        problems.at_value(section.path + error.field, error.message)
+    problems.raise_if_any()
+
+
 def describe_data(section: Section, context: DataContext, problems: Problems) -> DataDescription | None:
     try:
         return section.record.plugin.describe(section.config, context)

@@ -26,6 +26,7 @@ from tlspec.hookspecs import hookimpl
 class SmallCNNConfig(ComponentConfig):
     filters: list[PositiveInt] = Field(min_length=1, description="Filters of each stage, bottom to top.")
     kernel_size: PositiveInt = Field(3, description="Square convolution kernel size.")
+    rescale: float = Field(1 / 255, gt=0, description="Input scale: the model takes raw 0-255 pixels.")
     input_shape: list[PositiveInt] | None = Field(
         None, min_length=3, max_length=3, description="Height, width, channels (when there is no 'from').")
     input_name: str = Field("image", description="Name of the model input created when there is no 'from'.")
@@ -71,7 +72,9 @@ class SmallCNN(Backbone):
         if not inputs:
             created = {config.input_name: keras.Input(tuple(config.input_shape), name=config.input_name)}
         x = inputs[0] if inputs else created[config.input_name]
-        layers, endpoints = [], {}
+        rescale = keras.layers.Rescaling(config.rescale, name=f"{context.name}_rescale")
+        x = rescale(x)
+        layers, endpoints = [rescale], {}
         for stage, filters in enumerate(config.filters, start=1):
             for layer in (
                 keras.layers.Conv2D(filters, config.kernel_size, padding="same", use_bias=False,
