@@ -38,9 +38,9 @@ def _as_arrays(mapping: dict[str, list], field: str) -> dict[str, np.ndarray]:
         try:
             array = np.asarray(values)
         except ValueError:
-            raise PlanError(f"{field}.{name}: rows have different lengths", (field, name)) from None
+            raise PlanError("rows have different lengths", (field, name)) from None
         if array.dtype == object or array.dtype.kind in "US":
-            raise PlanError(f"{field}.{name}: expected numbers (nested lists of equal length)", (field, name))
+            raise PlanError("expected numbers (nested lists of equal length)", (field, name))
         arrays[name] = normalise(array)
     return arrays
 
