@@ -14,10 +14,18 @@ $(STAMP): pyproject.toml plugins/tlspec-example/pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]' -e plugins/tlspec-example
 	touch $(STAMP)
 
-# The main job: validate the quickstart spec (no TensorFlow), then build it and draw its graph.
+# The main job: pretrain a small CNN on generated shapes, transfer its frozen features to another
+# task with 8 labels per class, train the same network from scratch on those labels, compare.
+QUICKSTART_RUNS := runs/quickstart-source runs/quickstart-transfer runs/quickstart-scratch
 quickstart: setup
-	$(BIN)/tlspec validate specs/quickstart.yaml
-	$(BIN)/tlspec build specs/quickstart.yaml --plot runs/quickstart.png
+	rm -rf $(QUICKSTART_RUNS)
+	$(BIN)/tlspec train specs/quickstart_source.yaml --out runs/quickstart-source --quiet
+	$(BIN)/tlspec train specs/quickstart_transfer.yaml --out runs/quickstart-transfer --quiet
+	$(BIN)/tlspec train specs/quickstart_scratch.yaml --out runs/quickstart-scratch --quiet
+	@echo; echo "Target task (8 labels per class), pretrained backbone, frozen:"
+	@$(BIN)/tlspec evaluate runs/quickstart-transfer --split test
+	@echo "Target task (8 labels per class), the same network from scratch:"
+	@$(BIN)/tlspec evaluate runs/quickstart-scratch --split test
 
 # Everything: fast tests, slow ones, and acceptance tests on ../shared/data when it is present.
 test: setup

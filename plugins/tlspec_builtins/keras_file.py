@@ -28,16 +28,22 @@ class KerasFileConfig(ComponentConfig):
                                                  "default: the model's own output.")
 
 
-def read_layer_names(path: Path) -> list[str]:
-    """Top-level layer names from a .keras archive, without TensorFlow."""
+def read_archive_layers(path: Path) -> tuple[list[str], dict[str, TensorInfo]]:
+    """Top-level layer names and input shapes from a .keras archive, without TensorFlow."""
     try:
         with zipfile.ZipFile(path) as archive:
             config = json.loads(archive.read("config.json"))
     except (zipfile.BadZipFile, KeyError, json.JSONDecodeError) as error:
         raise PlanError(f"{path} is not a .keras archive ({error})", ("path",)) from None
-    layers = config.get("config", {}).get("layers", [])
-    return [layer.get("config", {}).get("name") or layer.get("name") for layer in layers
-            if layer.get("class_name") != "InputLayer"]
+    names, inputs = [], {}
+    for layer in config.get("config", {}).get("layers", []):
+        name = layer.get("config", {}).get("name") or layer.get("name")
+        if layer.get("class_name") == "InputLayer":
+            shape = layer.get("config", {}).get("batch_shape")
+            inputs[name] = TensorInfo(tuple(shape), exact=True) if shape else TensorInfo()
+        else:
+            names.append(name)
+    return names, inputs
 
 
 class KerasFile(Backbone):
@@ -49,12 +55,13 @@ class KerasFile(Backbone):
         path = context.resolve_path(config.path)
         if not path.is_file():
             raise PlanError(f"model file not found: {config.path} (looked for {path})", ("path",))
-        names = read_layer_names(path)
+        names, model_inputs = read_archive_layers(path)
         if config.cut_at is not None and config.cut_at not in names:
             raise PlanError(f"{config.path} has no layer '{config.cut_at}'{did_you_mean(config.cut_at, names)}; "
                             f"layers: {one_of(names, limit=8)}", ("cut_at",))
         # Shapes are only known once the model is loaded (checked again at build time).
-        return ComponentPlan(output=TensorInfo(), endpoints={name: TensorInfo() for name in names})
+        return ComponentPlan(output=TensorInfo(), endpoints={name: TensorInfo() for name in names},
+                             own_inputs={} if inputs else model_inputs)
 
     def build(self, config: KerasFileConfig, inputs: Sequence, context: PlanContext) -> Built:
         import keras

@@ -27,6 +27,7 @@ class SmallCNNConfig(ComponentConfig):
     filters: list[PositiveInt] = Field(min_length=1, description="Filters of each stage, bottom to top.")
     kernel_size: PositiveInt = Field(3, description="Square convolution kernel size.")
     rescale: float = Field(1 / 255, gt=0, description="Input scale: the model takes raw 0-255 pixels.")
+    batchnorm: bool = Field(True, description="BatchNormalization after each convolution.")
     input_shape: list[PositiveInt] | None = Field(
         None, min_length=3, max_length=3, description="Height, width, channels (when there is no 'from').")
     input_name: str = Field("image", description="Name of the model input created when there is no 'from'.")
@@ -60,8 +61,9 @@ class SmallCNN(Backbone):
             height = None if height is None else height // 2
             width = None if width is None else width // 2
             endpoints[f"stage_{stage}"] = TensorInfo((None, height, width, filters), exact=bool(own_inputs))
-            layers += [LayerInfo(f"{context.name}_conv_{stage}", True),
-                       LayerInfo(f"{context.name}_bn_{stage}", True, is_batchnorm=True)]
+            layers.append(LayerInfo(f"{context.name}_conv_{stage}", True))
+            if config.batchnorm:
+                layers.append(LayerInfo(f"{context.name}_bn_{stage}", True, is_batchnorm=True))
         last = endpoints[f"stage_{len(config.filters)}"]
         return ComponentPlan(output=last, endpoints=endpoints, layers=layers, own_inputs=own_inputs)
 
@@ -76,13 +78,13 @@ class SmallCNN(Backbone):
         x = rescale(x)
         layers, endpoints = [rescale], {}
         for stage, filters in enumerate(config.filters, start=1):
-            for layer in (
-                keras.layers.Conv2D(filters, config.kernel_size, padding="same", use_bias=False,
-                                    name=f"{context.name}_conv_{stage}"),
-                keras.layers.BatchNormalization(name=f"{context.name}_bn_{stage}"),
-                keras.layers.ReLU(name=f"{context.name}_relu_{stage}"),
-                keras.layers.MaxPooling2D(name=f"{context.name}_pool_{stage}"),
-            ):
+            stage_layers = [keras.layers.Conv2D(filters, config.kernel_size, padding="same",
+                                                use_bias=not config.batchnorm, name=f"{context.name}_conv_{stage}")]
+            if config.batchnorm:
+                stage_layers.append(keras.layers.BatchNormalization(name=f"{context.name}_bn_{stage}"))
+            stage_layers += [keras.layers.ReLU(name=f"{context.name}_relu_{stage}"),
+                             keras.layers.MaxPooling2D(name=f"{context.name}_pool_{stage}")]
+            for layer in stage_layers:
                 x = layer(x)
                 layers.append(layer)
             endpoints[f"stage_{stage}"] = x
