@@ -29,7 +29,7 @@ def test_family_preprocessing_in_the_graph_equals_keras_preprocess_input(write_s
     probe = keras.Model(graph.inputs, first_layer.input)
     pixels = np.random.default_rng(1).uniform(0, 255, (2, 32, 32, 3)).astype("float32")
     expected = getattr(keras.applications, module).preprocess_input(pixels.copy())
-    np.testing.assert_allclose(probe(pixels), expected, rtol=1e-5, atol=1e-4)
+    np.testing.assert_allclose(probe({"image": pixels}), expected, rtol=1e-5, atol=1e-4)
 
 
 def test_networks_with_builtin_preprocessing_get_no_extra_layers(write_spec, keras):

@@ -110,8 +110,7 @@ class TrainSpec(Strict):
     checkpoint: CheckpointSpec | None = None
     early_stopping: EarlyStoppingSpec | None = None
     reduce_lr_on_plateau: ReduceLROnPlateauSpec | None = None
-    tensorboard: bool = False
-    csv_log: bool = True
+    tensorboard: bool = Field(False, description="Write TensorBoard logs to <run>/tensorboard.")
 
     @field_validator("optimizer", mode="before")
     @classmethod

@@ -6,6 +6,19 @@ from typing import Any
 
 import numpy as np
 from tlspec.api import DataContext, PlanError
+from tlspec.errors import one_of
+
+
+def target_head(target: str | None, context: DataContext) -> str:
+    """The head a single-label source trains: the one named by ``target``, or the only head."""
+    if target is not None:
+        if target not in context.heads:
+            raise PlanError(f"no head named '{target}'; heads: {one_of(context.heads)}", ("target",))
+        return target
+    if len(context.heads) != 1:
+        raise PlanError(f"several heads ({', '.join(context.heads)}): say which one the labels train "
+                        "with target: <head>", ("target",))
+    return context.heads[0]
 
 
 def split_indices(count: int, fractions: dict[str, float], seed: int | None) -> dict[str, np.ndarray]:

@@ -17,9 +17,8 @@ from typing import Any, Literal, Sequence
 from pydantic import BaseModel, ConfigDict, Field, PositiveInt
 
 from tlspec.api import DataConfig, DataContext, DataDescription, DataField, DataSource, PlanError
-from tlspec.errors import one_of
 from tlspec.hookspecs import hookimpl
-from tlspec_builtins.data_common import split_indices
+from tlspec_builtins.data_common import split_indices, target_head
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".gif")
 
@@ -92,16 +91,6 @@ class ImageFolder(DataSource):
     summary = "Images in one subfolder per class; tf.data decode, cache, augmentation, prefetch."
     Config = ImageFolderConfig
 
-    def _target(self, config: ImageFolderConfig, context: DataContext) -> str:
-        if config.target is not None:
-            if config.target not in context.heads:
-                raise PlanError(f"no head named '{config.target}'; heads: {one_of(context.heads)}", ("target",))
-            return config.target
-        if len(context.heads) != 1:
-            raise PlanError(f"several heads ({', '.join(context.heads)}): say which one the labels train "
-                            "with target: <head>", ("target",))
-        return context.heads[0]
-
     def _files(self, config: ImageFolderConfig, context: DataContext):
         """Per split: (paths, labels), and the class names."""
         train = _class_folders(context.resolve_path(config.train), "train", config.train)
@@ -135,7 +124,7 @@ class ImageFolder(DataSource):
         height, width = config.image_size
         return DataDescription(
             inputs={config.input: DataField((height, width, 3), "float32")},
-            targets={self._target(config, context): DataField((), "int32", tuple(names))},
+            targets={target_head(config.target, context): DataField((), "int32", tuple(names))},
             splits={split: len(items) for split, items in splits.items()},
             augmented=config.augmentation.active,
         )
@@ -144,7 +133,7 @@ class ImageFolder(DataSource):
         import tensorflow as tf
 
         splits, names = self._files(config, context)
-        target = self._target(config, context)
+        target = target_head(config.target, context)
         result = {}
         for split, items in splits.items():
             items = self._readable(items, config, context, split)

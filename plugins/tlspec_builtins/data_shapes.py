@@ -13,10 +13,9 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import Field, PositiveInt, field_validator
 
-from tlspec.api import DataConfig, DataContext, DataDescription, DataField, DataSource, PlanError
-from tlspec.errors import one_of
+from tlspec.api import DataConfig, DataContext, DataDescription, DataField, DataSource
 from tlspec.hookspecs import hookimpl
-from tlspec_builtins.data_common import array_datasets
+from tlspec_builtins.data_common import array_datasets, target_head
 
 ShapeName = Literal["circle", "ring", "square", "frame", "diamond", "triangle", "plus", "hbar", "vbar", "cross"]
 
@@ -81,15 +80,6 @@ class SyntheticShapes(DataSource):
     summary = "Generated images of simple shapes (circles, squares, bars, …); no download."
     Config = ShapesConfig
 
-    def _target(self, config: ShapesConfig, context: DataContext) -> str:
-        if config.target is not None:
-            if config.target not in context.heads:
-                raise PlanError(f"no head named '{config.target}'; heads: {one_of(context.heads)}", ("target",))
-            return config.target
-        if len(context.heads) != 1:
-            raise PlanError("several heads: say which one the labels train with target: <head>", ("target",))
-        return context.heads[0]
-
     def _counts(self, config: ShapesConfig) -> dict[str, int]:
         return {split: getattr(config, split) for split in ("train", "validation", "test") if getattr(config, split)}
 
@@ -97,7 +87,7 @@ class SyntheticShapes(DataSource):
         size = config.image_size
         return DataDescription(
             inputs={config.input: DataField((size, size, 3), "float32")},
-            targets={self._target(config, context): DataField((), "int32", tuple(config.shapes))},
+            targets={target_head(config.target, context): DataField((), "int32", tuple(config.shapes))},
             splits={split: count * len(config.shapes) for split, count in self._counts(config).items()},
         )
 
@@ -110,7 +100,7 @@ class SyntheticShapes(DataSource):
         return images, labels
 
     def datasets(self, config: ShapesConfig, context: DataContext) -> dict[str, Any]:
-        target = self._target(config, context)
+        target = target_head(config.target, context)
         splits = {}
         for split, count in self._counts(config).items():
             images, labels = self.generate(config, split, count)
