@@ -178,3 +178,19 @@ def test_training_without_data_is_a_located_error(write_spec, keras):
     with pytest.raises(SpecError) as caught:
         train(validate_file(path), out="run", verbose=0)
     assert str(caught.value).startswith("spec.yaml:1:1: training needs a 'data' section")
+
+
+def test_monitoring_a_validation_metric_without_validation_data(write_spec):
+    path = write_spec("""
+        tlspec: 1
+        name: t
+        inputs: {x: {shape: [2]}}
+        backbone: {plugin: mlp, from: inputs.x, units: [2]}
+        heads: [{name: y, plugin: regression}]
+        data: {plugin: inline, inputs: {x: [[1, 2], [3, 4]]}, targets: {y: [1, 2]}}
+        train:
+          checkpoint: {monitor: val_loss}
+        """)
+    assert only_problem(path) == (
+        "spec.yaml:8:25: train.checkpoint.monitor: 'val_loss' needs a validation split, and the data has none "
+        "(splits: train); add one to the data section or monitor a training metric")

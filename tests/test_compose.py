@@ -100,3 +100,10 @@ def test_yaml_tags_that_build_python_objects_are_refused(write_spec):
             validate_file(path)
         assert str(caught.value).startswith("spec.yaml:2:7: invalid YAML:")
         assert "python" in str(caught.value)
+
+
+def test_schedule_and_reduce_on_plateau_exclude_each_other(write_spec):
+    path = write_spec(BASE)
+    with pytest.raises(SpecError) as caught:
+        validate_file(path, ["train.schedule={name: cosine}", "train.reduce_lr_on_plateau={patience: 2}"])
+    assert "reduce_lr_on_plateau cannot change a scheduled learning rate" in str(caught.value)

@@ -123,6 +123,13 @@ class TrainSpec(Strict):
             raise ValueError("with phases, give epochs per phase (remove train.epochs)")
         return self
 
+    @model_validator(mode="after")
+    def _one_way_to_change_the_learning_rate(self):
+        scheduled = self.schedule is not None or any(phase.schedule for phase in self.phases)
+        if scheduled and self.reduce_lr_on_plateau is not None:
+            raise ValueError("reduce_lr_on_plateau cannot change a scheduled learning rate; use one or the other")
+        return self
+
     def phase_list(self) -> list[PhaseSpec]:
         """The phases to run: the declared ones, or one phase of ``epochs``."""
         return self.phases or [PhaseSpec(name="train", epochs=self.epochs)]

@@ -148,6 +148,19 @@ def check_data_inputs(graph: Graph, description: DataDescription, data: Section,
                                    f"{one_of(model_inputs)}")
 
 
+def check_monitors(spec: Spec, description: DataDescription, problems: Problems) -> None:
+    """A callback watching a validation metric needs a validation split."""
+    if "validation" in description.splits:
+        return
+    for name in ("checkpoint", "early_stopping", "reduce_lr_on_plateau"):
+        callback = getattr(spec.train, name)
+        if callback is not None and callback.monitor.startswith("val_"):
+            problems.at_value(("train", name, "monitor"),
+                              f"'{callback.monitor}' needs a validation split, and the data has none "
+                              f"(splits: {', '.join(description.splits)}); add one to the data section or "
+                              "monitor a training metric")
+
+
 def _shape(shape) -> str:
     return "(" + ", ".join("None" if d is None else str(d) for d in shape) + ("," if len(shape) == 1 else "") + ")"
 
@@ -192,6 +205,7 @@ def validate_data(data: Any, locations: Locations, source: Path,
             select_frozen(graph, section, checks)
     if description is not None:
         check_data_inputs(graph, description, data_source, checks)
+        check_monitors(spec, description, checks)
     checks.raise_if_any()
     return ValidatedSpec(
         source=source, spec=spec, data=data, locations=locations,
