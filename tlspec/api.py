@@ -170,6 +170,13 @@ class PlanContext:
     spec_dir: Path
     wanted_endpoints: frozenset[str] = frozenset()
     seed: int | None = None
+    input_names: tuple[str | None, ...] = ()  # model input behind each 'from' reference, if any
+    data: "DataDescription | None" = None     # what the spec's data source yields, when it has one
+    notes: list[str] = field(default_factory=list)
+
+    def note(self, message: str) -> None:
+        """Tell the user something worth knowing (e.g. pretrained-vector coverage)."""
+        self.notes.append(f"{self.name}: {message}")
 
     def resolve_path(self, value: str | Path) -> Path:
         """Paths in a spec are relative to the spec file."""
@@ -279,6 +286,7 @@ class DataDescription:
     targets: dict[str, DataField]
     splits: dict[str, int]
     augmented: bool = False
+    vocabularies: dict[str, tuple[str, ...]] = field(default_factory=dict)  # input -> token of each id
 
 
 @dataclass
@@ -322,6 +330,10 @@ class DataSource(_Plugin):
     def prediction_inputs(self, config: DataConfig, context: DataContext, items: Sequence[str]) -> dict[str, Any]:
         """Model inputs (arrays keyed by input name) for ``tlspec predict ITEMS…``."""
         raise PlanError(f"the '{self.name}' data source cannot read inputs for prediction")
+
+    def item_tokens(self, config: DataConfig, items: Sequence[str]) -> list[list[str]] | None:
+        """For sequence data: the tokens of each prediction item, in order (per-token outputs use them)."""
+        return None
 
 
 PLUGIN_KINDS: dict[str, type[_Plugin]] = {

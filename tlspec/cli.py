@@ -123,13 +123,28 @@ def _print_metrics(metrics: dict) -> None:
     table = Table()
     for column in ("split", "head", "metric", "value"):
         table.add_column(column, no_wrap=True)
+    reports = []
     for split, heads in metrics.items():
         for head, values in heads.items():
             if head == "total_loss":
                 continue
             for metric, value in values.items():
-                table.add_row(split, head, metric, f"{value:.4f}")
-    _console().print(table)
+                if metric == "per_tag":
+                    reports.append((split, head, value))
+                elif metric == "tokens":
+                    table.add_row(split, head, metric, f"{value:,}")
+                else:
+                    table.add_row(split, head, metric, f"{value:.4f}")
+    console = _console()
+    console.print(table)
+    for split, head, report in reports:
+        per_tag = Table(title=f"{head} on {split}: per tag", title_justify="left")
+        for column in ("tag", "precision", "recall", "f1", "support"):
+            per_tag.add_column(column, justify="right" if column != "tag" else "left")
+        for tag, row in sorted(report.items(), key=lambda item: -item[1]["support"]):
+            per_tag.add_row(tag, f"{row['precision']:.3f}", f"{row['recall']:.3f}", f"{row['f1']:.3f}",
+                            f"{row['support']:,}")
+        console.print(per_tag)
 
 
 def cmd_evaluate(args) -> int:
@@ -153,7 +168,10 @@ def cmd_predict(args) -> int:
     for item in predictions:
         parts = []
         for head, result in item["heads"].items():
-            if "label" in result:
+            if "tags" in result:
+                tagged = " ".join(f"{token}/{tag}" for token, tag in zip(result["tokens"], result["tags"]))
+                parts.append(f"{head}: {tagged}")
+            elif "label" in result:
                 parts.append(f"{head}={result['label']} ({result['probability']:.3f})")
             else:
                 parts.append(f"{head}={result['values']}")

@@ -45,7 +45,7 @@ def load_model(run: RunDir):
 def evaluate_run(run_dir, split: str) -> dict:
     from tlspec.assemble import assemble
     from tlspec.compiling import compile_model
-    from tlspec.training import evaluate_splits
+    from tlspec.training import evaluate_splits, token_predictions
 
     run, info, validated = _load(run_dir)
     datasets = load_datasets(validated)
@@ -54,7 +54,32 @@ def evaluate_run(run_dir, split: str) -> dict:
     assembly = assemble(validated)
     assembly.model.set_weights(load_model(run).get_weights())
     compile_model(assembly)
-    return evaluate_splits(assembly, datasets, [split])
+    metrics = evaluate_splits(assembly, datasets, [split])
+    token_heads = [h for h, values in metrics[split].items() if isinstance(values, dict) and "token_accuracy" in values]
+    for head, (truth, predicted) in token_predictions(assembly.model, datasets[split], token_heads).items():
+        metrics[split][head]["per_tag"] = per_tag_report(truth, predicted, info["heads"][head]["classes"])
+    return metrics
+
+
+def per_tag_report(truth: np.ndarray, predicted: np.ndarray, tags: list[str]) -> dict[str, dict]:
+    """Precision, recall, F1 and support of every tag, over real tokens (label 0 is padding)."""
+    real = truth > 0
+    truth, predicted = truth[real], predicted[real]
+    report = {}
+    for label, tag in enumerate(tags):
+        if label == 0:
+            continue
+        support = int((truth == label).sum())
+        chosen = int((predicted == label).sum())
+        hits = int(((truth == label) & (predicted == label)).sum())
+        if not support and not chosen:
+            continue
+        precision = hits / chosen if chosen else 0.0
+        recall = hits / support if support else 0.0
+        f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+        report[tag] = {"precision": round(precision, 4), "recall": round(recall, 4), "f1": round(f1, 4),
+                       "support": support}
+    return report
 
 
 def predict_run(run_dir, items: list[str]) -> list[dict]:
@@ -64,6 +89,8 @@ def predict_run(run_dir, items: list[str]) -> list[dict]:
         inputs = source.record.plugin.prediction_inputs(source.config, validated.data_context(), items)
     except PlanError as error:
         raise TlspecError(error.message) from None
+    tokens = source.record.plugin.item_tokens(source.config, items)
+    word_ids = inputs.get(getattr(source.config, "input", None))
     model = load_model(run)
     outputs = model.predict(inputs, verbose=0)
     results = []
@@ -72,7 +99,13 @@ def predict_run(run_dir, items: list[str]) -> list[dict]:
         for head, meta in info["heads"].items():
             values = np.asarray(outputs[head][index])
             classes = meta.get("classes")
-            if classes and meta.get("activation") == "softmax":
+            if values.ndim == 2 and classes and tokens is not None and word_ids is not None:
+                positions = np.flatnonzero(np.asarray(word_ids[index]) != 0)  # real tokens, in order
+                labels = values[positions].argmax(axis=-1)
+                heads[head] = {"tokens": tokens[index],
+                               "tags": [classes[label] for label in labels],
+                               "probabilities": [float(values[p].max()) for p in positions]}
+            elif classes and meta.get("activation") == "softmax":
                 best = int(values.argmax())
                 heads[head] = {"label": classes[best], "probability": float(values[best]),
                                "probabilities": {c: float(p) for c, p in zip(classes, values)}}

@@ -9,7 +9,7 @@ that every plugin sees the shapes it will receive.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
@@ -61,6 +61,8 @@ class Graph:
     spec_dir: Path
     seed: int | None = None
     frozen_layers: set[str] | None = None  # None: only known at build time
+    data: object | None = None  # the DataDescription, when the spec has data
+    notes: list[str] = field(default_factory=list)
 
     def heads(self) -> list[Component]:
         return [c for c in self.components.values() if c.role == "head"]
@@ -68,7 +70,9 @@ class Graph:
     def context(self, component: Component) -> PlanContext:
         wanted = {ref.endpoint for other in self.components.values() for ref in other.refs
                   if ref.target == component.name and ref.endpoint}
-        return PlanContext(component.name, self.spec_dir, frozenset(wanted), self.seed)
+        names = tuple(ref.endpoint if ref.target == INPUTS else None for ref in component.refs)
+        return PlanContext(component.name, self.spec_dir, frozenset(wanted), self.seed, names, self.data,
+                           self.notes)
 
 
 class Problems:
@@ -94,7 +98,8 @@ def input_info(shape: list[int | None]) -> TensorInfo:
 
 
 def build_graph(inputs: dict[str, list], backbone: Section, blocks: list[Section], heads: list[Section],
-                freeze: Section, locations: Locations, spec_dir: Path, seed: int | None = None) -> Graph:
+                freeze: Section, locations: Locations, spec_dir: Path, seed: int | None = None,
+                data: object | None = None) -> Graph:
     """Check names, references and cycles, then plan every component statically."""
     problems = Problems(locations)
     components = _name_components(inputs, backbone, blocks, heads, problems)
@@ -114,6 +119,7 @@ def build_graph(inputs: dict[str, list], backbone: Section, blocks: list[Section
         freeze=freeze,
         spec_dir=spec_dir,
         seed=seed,
+        data=data,
     )
     plan_components(graph, problems, static_info)
     check_freeze(graph, problems)

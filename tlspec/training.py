@@ -122,12 +122,40 @@ def split_by_head(results: dict, heads: list[str]) -> dict:
 def evaluate_splits(assembly: Assembly, datasets: dict, splits: list[str]) -> dict:
     targets = head_targets(assembly)
     names = [t.name for t in targets]
+    per_token = [t.name for t in targets if len(assembly.built[t.name].output.shape) == 3 and t.integer_labels]
     metrics = {}
     for split in splits:
         if split in datasets:
             results = assembly.model.evaluate(prepare(datasets[split], targets, {}), return_dict=True, verbose=0)
             metrics[split] = split_by_head(results, names)
+            for head, values in token_metrics(assembly.model, datasets[split], per_token).items():
+                metrics[split][head].update(values)
     return metrics
+
+
+def token_predictions(model, dataset, heads: list[str]) -> dict[str, tuple]:
+    """Per head: (true labels, predicted labels) over every position, padding included (label 0)."""
+    import numpy as np
+
+    truth = {head: [] for head in heads}
+    predicted = {head: [] for head in heads}
+    for inputs, labels in dataset:
+        outputs = model(inputs, training=False)
+        for head in heads:
+            truth[head].append(np.asarray(labels[head]))
+            predicted[head].append(np.asarray(outputs[head]).argmax(axis=-1))
+    return {head: (np.concatenate(truth[head]), np.concatenate(predicted[head])) for head in heads}
+
+
+def token_metrics(model, dataset, heads: list[str]) -> dict[str, dict]:
+    """Token accuracy over real tokens (label > 0), and the same counting padding (the lecture's figure)."""
+    result = {}
+    for head, (truth, predicted) in token_predictions(model, dataset, heads).items():
+        real = truth > 0
+        result[head] = {"token_accuracy": float((truth[real] == predicted[real]).mean()),
+                        "accuracy_with_padding": float((truth == predicted).mean()),
+                        "tokens": int(real.sum())}
+    return result
 
 
 def train(validated: ValidatedSpec, out=None, resume: bool = False, verbose: int | str = "auto") -> TrainResult:
@@ -144,9 +172,10 @@ def train(validated: ValidatedSpec, out=None, resume: bool = False, verbose: int
 
     context = validated.data_context()
     datasets = load_datasets(validated, context)
-    for note in context.notes:
+    notes = list(dict.fromkeys(validated.graph.notes + context.notes))
+    for note in notes:
         print(f"note: {note}")
-    info["notes"] = context.notes
+    info["notes"] = notes
     targets = head_targets(assembly)
     tables = class_weight_tables(validated.spec.train.class_weights, targets, datasets["train"])
     steps = max(1, math.ceil(validated.description.splits["train"] / validated.spec.train.batch_size))

@@ -198,7 +198,7 @@ def validate_data(data: Any, locations: Locations, source: Path,
 
     inputs = {name: value.shape for name, value in spec.inputs.items()}
     graph = build_graph(inputs, sections[("backbone",)], blocks, heads, sections[("freeze",)], locations,
-                        spec_dir=spec_dir, seed=spec.seed)
+                        spec_dir=spec_dir, seed=spec.seed, data=description)
     phase_freezes = [sections.get(("train", "phases", i, "freeze")) for i in range(len(spec.train.phases))]
     for section in phase_freezes:
         if section is not None:

@@ -161,6 +161,59 @@ class Regression(_DenseHead):
                             f"has shape {target.shape}", ("units",))
         return config
 
+class TokenClassifierConfig(HeadConfig):
+    classes: PositiveInt | list[str] | Literal["from_data"] = Field(
+        description="Tags per token: a count, names in label order (label 0 is padding), or from_data.")
+    dropout: Rate = Field(0.0, description="Dropout before the output layer.")
+
+
+class TokenClassifier(Head):
+    name = "token_classifier"
+    summary = "One softmax per token of a sequence (POS tags, chunks); padding is masked out."
+    Config = TokenClassifierConfig
+    default_loss = "sparse_categorical_crossentropy"
+    default_metrics = ("accuracy",)
+
+    def plan(self, config: TokenClassifierConfig, inputs, context) -> ComponentPlan:
+        if len(inputs) != 1:
+            raise PlanError("a token_classifier reads one sequence", ("from",))
+        if inputs[0].rank is not None and inputs[0].rank != 3:
+            raise PlanError(f"head '{config.name}' tags every token, so it reads a sequence (batch, steps, "
+                            f"features); got rank {inputs[0].rank} {inputs[0]}", ("from",))
+        if config.classes == "from_data":
+            raise PlanError("classes: from_data needs a data section that names the tags", ("classes",))
+        count = config.classes if isinstance(config.classes, int) else len(config.classes)
+        steps = inputs[0].shape[1] if inputs[0].shape else None
+        return ComponentPlan(output=TensorInfo((None, steps, count)))
+
+    def build(self, config: TokenClassifierConfig, inputs, context) -> Built:
+        import keras
+
+        created, x = [], inputs[0]
+        if config.dropout:
+            x = apply(keras.layers.Dropout(config.dropout, name=f"{config.name}_dropout"), x, created)
+        count = config.classes if isinstance(config.classes, int) else len(config.classes)
+        output = apply(keras.layers.Dense(count, activation="softmax", name=config.name), x, created)
+        return Built(output=output, layers=created)
+
+    def adopt_target(self, config: TokenClassifierConfig, target):
+        if len(target.shape) != 1 or not target.dtype.startswith("int"):
+            raise PlanError(f"head '{config.name}' needs one integer tag per token; the data gives "
+                            f"{target.dtype} of shape {target.shape}", ("classes",))
+        names = list(target.classes) if target.classes else None
+        if config.classes == "from_data":
+            if names is None:
+                raise PlanError("classes: from_data, but the data does not name its tags", ("classes",))
+            return config.model_copy(update={"classes": names})
+        if names is not None:
+            count = config.classes if isinstance(config.classes, int) else len(config.classes)
+            if count != len(names) or (isinstance(config.classes, list) and config.classes != names):
+                raise PlanError(f"head '{config.name}' has {count} tags but the data has {len(names)}: "
+                                f"{', '.join(names[:12])}{' …' if len(names) > 12 else ''}", ("classes",))
+            return config.model_copy(update={"classes": names})
+        return config
+
+
 @hookimpl
 def tlspec_heads():
-    return [Classifier(), Regression()]
+    return [Classifier(), Regression(), TokenClassifier()]

@@ -1,0 +1,185 @@
+"""``nltk_tagged``: tagged sentences through NLTK's own corpus readers, for per-token heads.
+
+Corpora: ``treebank``, ``brown``, ``conll2000`` (word, POS and chunk columns),
+``indian:<file>`` (e.g. ``indian:hindi.pos``), or a path to a file of
+``word/TAG`` tokens (read with ``TaggedCorpusReader``). NLTK finds its data through
+``NLTK_DATA`` as usual. Sentences are split deterministically (seeded), the
+vocabulary is built from the training split only, sequences are padded with id 0
+and tags with label 0 (``<pad>``), so padding can be masked out of the loss and
+of the reported token accuracy.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal, Sequence
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, PositiveInt, model_validator
+
+from tlspec.api import DataConfig, DataContext, DataDescription, DataField, DataSource, PlanError
+from tlspec.errors import one_of
+from tlspec.hookspecs import hookimpl
+from tlspec_builtins.data_common import array_datasets, split_indices
+from tlspec_builtins.text_vocabulary import (OOV, PAD, VocabularyOptions, build_vocabulary, encode,
+                                             encode_characters, tokenize)
+
+NAMED_CORPORA = ("treebank", "brown", "conll2000")
+COLUMNS = ("pos", "chunk")
+
+
+class CharacterOptions(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    input: str = Field("chars", description="Model input the character ids feed.")
+    max_word_length: PositiveInt = Field(16, description="Characters kept per word (the first ones).")
+
+
+class TaggedConfig(DataConfig):
+    corpus: str = Field(description="treebank, brown, conll2000, indian:<file>, or a word/TAG file path.")
+    tagset: Literal["universal"] | None = Field(None, description="Map POS tags to the 12 universal tags.")
+    input: str = Field("tokens", description="Model input the word ids feed.")
+    targets: dict[str, Literal["pos", "chunk"]] = Field(description="Head name -> tag column (pos or chunk).")
+    validation: float = Field(0.15, gt=0, lt=1, description="Fraction of sentences for validation.")
+    test: float = Field(0.15, gt=0, lt=1, description="Fraction of sentences for testing.")
+    max_length: PositiveInt = Field(50, description="Sentences are cut (at the end) or padded to this length.")
+    padding: Literal["pre", "post"] = Field("post", description="Where padding goes (the lecture: pre).")
+    vocabulary: VocabularyOptions = Field(default_factory=VocabularyOptions)
+    max_sentences: PositiveInt | None = Field(None, description="Use only the first N sentences.")
+    nltk_data: str | None = Field(None, description="A folder to add to NLTK's data path (as NLTK_DATA does).")
+    characters: CharacterOptions | None = Field(
+        None, description="Also yield each word's characters (input 'chars' by default) for char-level features.")
+
+    @model_validator(mode="after")
+    def _chunks_need_conll(self):
+        if "chunk" in self.targets.values() and self.corpus != "conll2000":
+            raise ValueError("chunk tags exist only in conll2000")
+        return self
+
+
+def read_sentences(config: TaggedConfig, context: DataContext) -> list[list[tuple[str, ...]]]:
+    """Sentences as lists of (word, pos) or (word, pos, chunk) tuples."""
+    import nltk
+
+    if config.nltk_data:
+        folder = context.resolve_path(config.nltk_data)
+        if not folder.is_dir():
+            raise PlanError(f"folder not found: {config.nltk_data} (looked for {folder})", ("nltk_data",))
+        if str(folder) not in nltk.data.path:
+            nltk.data.path.append(str(folder))
+    try:
+        if config.corpus == "conll2000":
+            from nltk.corpus import conll2000
+
+            sentences = conll2000.iob_sents()
+            if config.tagset:
+                sentences = [[(w, nltk.map_tag("en-ptb", "universal", p), c) for w, p, c in s] for s in sentences]
+        elif config.corpus in ("treebank", "brown"):
+            reader = getattr(nltk.corpus, config.corpus)
+            sentences = reader.tagged_sents(tagset=config.tagset)
+        elif config.corpus.startswith("indian:"):
+            from nltk.corpus import indian
+
+            sentences = indian.tagged_sents(config.corpus.split(":", 1)[1])
+        else:
+            path = context.resolve_path(config.corpus)
+            if not path.is_file():
+                raise PlanError(f"unknown corpus {config.corpus!r}: not one of {', '.join(NAMED_CORPORA)}, "
+                                f"indian:<file>, nor a file (looked for {path})", ("corpus",))
+            from nltk.corpus.reader import TaggedCorpusReader
+
+            if str(path.parent) not in nltk.data.path:
+                nltk.data.path.append(str(path.parent))  # NLTK reads corpora only from its data path
+            sentences = TaggedCorpusReader(str(path.parent), [path.name]).tagged_sents()
+        sentences = [list(s) for s in (sentences[: config.max_sentences] if config.max_sentences else sentences)]
+    except LookupError as error:
+        first = str(error).strip().splitlines()
+        raise PlanError(f"NLTK cannot find the {config.corpus} corpus; set NLTK_DATA to a folder holding "
+                        f"corpora/{config.corpus.split(':')[0]}.zip ({' '.join(first[:3]).strip('* ')})",
+                        ("corpus",)) from None
+    if not sentences:
+        raise PlanError(f"the {config.corpus} corpus has no sentences", ("corpus",))
+    return sentences
+
+
+class NltkTagged(DataSource):
+    name = "nltk_tagged"
+    summary = "POS/chunk-tagged sentences from NLTK corpora (treebank, brown, conll2000, indian, files)."
+    Config = TaggedConfig
+
+    def _prepare(self, config: TaggedConfig, context: DataContext):
+        unknown = sorted(set(config.targets) - set(context.heads))
+        if unknown:
+            raise PlanError(f"no head named '{unknown[0]}'; heads: {one_of(context.heads)}", ("targets",))
+        sentences = read_sentences(config, context)
+        splits = split_indices(len(sentences), {"validation": config.validation, "test": config.test}, context.seed)
+        train = [sentences[i] for i in splits["train"]]
+        vocabulary = build_vocabulary([[t[0] for t in s] for s in train], config.vocabulary)
+        tags = {head: [PAD] + sorted({t[1 + COLUMNS.index(column)] for s in sentences for t in s})
+                for head, column in config.targets.items()}
+        characters = None
+        if config.characters:
+            characters = [PAD, OOV] + sorted({c for s in train for t in s for c in t[0]})
+        return sentences, splits, vocabulary, tags, characters
+
+    def describe(self, config: TaggedConfig, context: DataContext) -> DataDescription:
+        sentences, splits, vocabulary, tags, characters = self._prepare(config, context)
+        length = config.max_length
+        inputs = {config.input: DataField((length,), "int32")}
+        vocabularies = {config.input: tuple(vocabulary)}
+        if characters:
+            inputs[config.characters.input] = DataField((length, config.characters.max_word_length), "int32")
+            vocabularies[config.characters.input] = tuple(characters)
+        return DataDescription(
+            inputs=inputs,
+            targets={head: DataField((length,), "int32", tuple(names)) for head, names in tags.items()},
+            splits={name: len(indices) for name, indices in splits.items()},
+            vocabularies=vocabularies,
+        )
+
+    def _encode_inputs(self, config: TaggedConfig, words: list[list[str]], index: dict, characters) -> dict:
+        inputs = {config.input: encode(words, index, config.max_length, config.padding, config.vocabulary.lowercase)}
+        if characters:
+            inputs[config.characters.input] = encode_characters(words, {c: i for i, c in enumerate(characters)},
+                                                                config.max_length, config.characters.max_word_length,
+                                                                config.padding)
+        return inputs
+
+    def arrays(self, config: TaggedConfig, context: DataContext) -> dict[str, tuple[dict, dict]]:
+        sentences, splits, vocabulary, tags, characters = self._prepare(config, context)
+        index = {word: i for i, word in enumerate(vocabulary)}
+        result = {}
+        for split, indices in splits.items():
+            chosen = [sentences[i] for i in indices]
+            inputs = self._encode_inputs(config, [[t[0] for t in s] for s in chosen], index, characters)
+            targets = {}
+            for head, column in config.targets.items():
+                tag_index = {tag: i for i, tag in enumerate(tags[head])}
+                position = 1 + COLUMNS.index(column)
+                targets[head] = encode([[t[position] for t in s] for s in chosen], tag_index, config.max_length,
+                                       config.padding)
+            result[split] = (inputs, targets)
+        return result
+
+    def datasets(self, config: TaggedConfig, context: DataContext) -> dict[str, Any]:
+        return array_datasets(self.arrays(config, context), context)
+
+    def prediction_inputs(self, config: TaggedConfig, context: DataContext, items: Sequence[str]):
+        _, _, vocabulary, _, characters = self._prepare(config, context)
+        index = {word: i for i, word in enumerate(vocabulary)}
+        tokens = [tokenize(item) for item in items]
+        for item, words in zip(items, tokens):
+            if not words:
+                raise PlanError(f"nothing to tag in {item!r}")
+            if len(words) > config.max_length:
+                raise PlanError(f"{item[:40]!r}… has {len(words)} tokens; this model reads at most "
+                                f"{config.max_length}")
+        return self._encode_inputs(config, tokens, index, characters)
+
+    def item_tokens(self, config: TaggedConfig, items: Sequence[str]) -> list[list[str]]:
+        return [tokenize(item) for item in items]
+
+
+@hookimpl
+def tlspec_data_sources():
+    return [NltkTagged()]

@@ -1,0 +1,189 @@
+"""Text components: ``word_embedding`` (optionally from pretrained word vectors) and ``rnn`` blocks.
+
+``word_embedding`` reads token ids and takes its vocabulary from the data
+source (the id of each word); rows of words found in the pretrained vectors are
+initialised from them, and the coverage is reported. It masks padding (id 0)
+unless told not to, so recurrent layers, losses and metrics skip it.
+"""
+
+from __future__ import annotations
+
+from typing import Literal, Sequence
+
+import numpy as np
+from pydantic import Field, PositiveInt
+
+from tlspec.api import (Backbone, Built, ComponentConfig, ComponentPlan, LayerInfo, PlanContext, PlanError,
+                        TensorInfo)
+from tlspec.hookspecs import hookimpl
+from tlspec_builtins.common import Rate, concatenate
+from tlspec_builtins.word_vectors import VectorsOptions, load_vectors
+
+
+class EmbeddingConfig(ComponentConfig):
+    dim: PositiveInt | None = Field(None, description="Vector size; default: that of the pretrained vectors.")
+    vectors: VectorsOptions | None = Field(None, description="Pretrained vectors to initialise from.")
+    lowercase_lookup: bool = Field(True, description="Look a word up lowercased when it is missing as written.")
+    oov: Literal["zeros", "random"] = Field("random", description="Rows of words without a vector.")
+    mask_padding: bool = Field(True, description="Mask id 0 so padding counts nowhere (the lecture: false).")
+
+
+class WordEmbedding(Backbone):
+    name = "word_embedding"
+    summary = "Embedding of token ids, initialised from word2vec (file, gensim model, or trained)."
+    Config = EmbeddingConfig
+
+    def _vocabulary(self, context: PlanContext) -> tuple[str, ...]:
+        if len(context.input_names) != 1 or context.input_names[0] is None:
+            raise PlanError("word_embedding reads one model input of token ids: from: inputs.<name>", ("from",))
+        vocabularies = context.data.vocabularies if context.data is not None else {}
+        vocabulary = vocabularies.get(context.input_names[0])
+        if vocabulary is None:
+            raise PlanError(f"no vocabulary for input '{context.input_names[0]}': the data section must be a "
+                            "text source that builds one (e.g. nltk_tagged)", ("from",))
+        return vocabulary
+
+    def plan(self, config: EmbeddingConfig, inputs: Sequence[TensorInfo], context: PlanContext) -> ComponentPlan:
+        self._vocabulary(context)
+        if inputs[0].rank is not None and inputs[0].rank != 2:
+            raise PlanError(f"word_embedding reads (batch, tokens) ids; got {inputs[0]}", ("from",))
+        if config.dim is None and config.vectors is None:
+            raise PlanError("give dim, or vectors to take it from", ("dim",))
+        length = inputs[0].shape[1] if inputs[0].shape else None
+        dim = config.dim
+        if dim is None and config.vectors.source == "train":
+            dim = config.vectors.dim  # a vectors file tells its size only once read, at build time
+        return ComponentPlan(output=TensorInfo((None, length, dim)),
+                             layers=[LayerInfo(f"{context.name}_embedding", True)])
+
+    def build(self, config: EmbeddingConfig, inputs: Sequence, context: PlanContext) -> Built:
+        import keras
+
+        vocabulary = self._vocabulary(context)
+        matrix = self._matrix(config, vocabulary, context)
+        layer = keras.layers.Embedding(len(vocabulary), matrix.shape[1], mask_zero=config.mask_padding,
+                                       name=f"{context.name}_embedding")
+        output = layer(inputs[0])
+        layer.set_weights([matrix])
+        return Built(output=output, layers=[layer])
+
+    def _matrix(self, config: EmbeddingConfig, vocabulary: Sequence[str], context: PlanContext) -> np.ndarray:
+        rng = np.random.default_rng(context.seed or 0)
+        if config.vectors is None:
+            return rng.uniform(-0.05, 0.05, (len(vocabulary), config.dim)).astype(np.float32)
+        vectors = load_vectors(config.vectors, context, context.seed)
+        dim = vectors.vector_size
+        if config.dim is not None and config.dim != dim:
+            raise PlanError(f"dim is {config.dim} but the vectors have {dim} dimensions; remove dim or match it",
+                            ("dim",))
+        matrix = (rng.normal(0, 0.1, (len(vocabulary), dim)) if config.oov == "random"
+                  else np.zeros((len(vocabulary), dim))).astype(np.float32)
+        matrix[0] = 0.0
+        found = 0
+        for index, word in enumerate(vocabulary[2:], start=2):
+            for candidate in (word, word.lower()) if config.lowercase_lookup else (word,):
+                if candidate in vectors.key_to_index:
+                    matrix[index] = vectors[candidate]
+                    found += 1
+                    break
+        words = len(vocabulary) - 2
+        context.note(f"pretrained vectors cover {found} of {words} vocabulary words "
+                     f"({100 * found / max(words, 1):.1f}%)")
+        return matrix
+
+
+class RNNConfig(ComponentConfig):
+    cell: Literal["simple", "lstm", "gru"] = Field("lstm", description="simple (SimpleRNN), lstm or gru.")
+    units: PositiveInt | list[PositiveInt] = Field(description="Units of each stacked layer.")
+    bidirectional: bool = False
+    dropout: Rate = Field(0.0, description="Dropout on each layer's inputs.")
+    recurrent_dropout: Rate = 0.0
+    return_sequences: bool = Field(True, description="Output every step (per-token heads) or only the last.")
+
+
+class RNN(Backbone):
+    name = "rnn"
+    summary = "Recurrent layers (SimpleRNN, LSTM, GRU), stacked, optionally bidirectional."
+    Config = RNNConfig
+
+    def plan(self, config: RNNConfig, inputs: Sequence[TensorInfo], context: PlanContext) -> ComponentPlan:
+        if not inputs:
+            raise PlanError("an rnn reads a sequence: set from (several sequences are concatenated)", ("from",))
+        for index, info in enumerate(inputs):
+            if info.rank is not None and info.rank != 3:
+                raise PlanError(f"an rnn reads sequences (batch, steps, features); got rank {info.rank} {info}",
+                                ("from",) if len(inputs) == 1 else ("from", index))
+        units = config.units if isinstance(config.units, list) else [config.units]
+        width = units[-1] * (2 if config.bidirectional else 1)
+        steps = inputs[0].shape[1] if inputs[0].shape else None
+        output = TensorInfo((None, steps, width) if config.return_sequences else (None, width))
+        layers = [LayerInfo(f"{context.name}_{i}", True) for i in range(1, len(units) + 1)]
+        return ComponentPlan(output=output, layers=layers)
+
+    def build(self, config: RNNConfig, inputs: Sequence, context: PlanContext) -> Built:
+        import keras
+
+        cell = {"simple": keras.layers.SimpleRNN, "lstm": keras.layers.LSTM, "gru": keras.layers.GRU}[config.cell]
+        units = config.units if isinstance(config.units, list) else [config.units]
+        layers: list = []
+        x = concatenate(list(inputs), context.name, layers)
+        for index, size in enumerate(units, start=1):
+            last = index == len(units)
+            name = f"{context.name}_{index}"
+            layer = cell(size, return_sequences=config.return_sequences or not last, dropout=config.dropout,
+                         recurrent_dropout=config.recurrent_dropout,
+                         name=f"{name}_{config.cell}" if config.bidirectional else name)
+            if config.bidirectional:
+                layer = keras.layers.Bidirectional(layer, name=name)
+            x = layer(x)
+            layers.append(layer)
+        return Built(output=x, layers=layers)
+
+
+class CharCNNConfig(ComponentConfig):
+    dim: PositiveInt = Field(32, description="Character embedding size.")
+    filters: PositiveInt = Field(64, description="Features per word.")
+    kernel_size: PositiveInt = Field(3, description="Characters each filter sees.")
+
+
+class CharCNN(Backbone):
+    name = "char_cnn"
+    summary = "Character-level word features: embedding, convolution and max-pooling over each word's characters."
+    Config = CharCNNConfig
+
+    def _alphabet(self, context: PlanContext) -> tuple[str, ...]:
+        names = context.input_names
+        alphabets = context.data.vocabularies if context.data is not None else {}
+        if len(names) != 1 or names[0] not in alphabets:
+            raise PlanError("char_cnn reads character ids from a text data source: from: inputs.chars, with "
+                            "characters: {} in the data section", ("from",))
+        return alphabets[names[0]]
+
+    def plan(self, config: CharCNNConfig, inputs: Sequence[TensorInfo], context: PlanContext) -> ComponentPlan:
+        self._alphabet(context)
+        if inputs[0].rank is not None and inputs[0].rank != 3:
+            raise PlanError(f"char_cnn reads (batch, words, characters) ids; got {inputs[0]}", ("from",))
+        words = inputs[0].shape[1] if inputs[0].shape else None
+        return ComponentPlan(output=TensorInfo((None, words, config.filters)),
+                             layers=[LayerInfo(f"{context.name}_embedding", True), LayerInfo(f"{context.name}_conv", True)])
+
+    def build(self, config: CharCNNConfig, inputs: Sequence, context: PlanContext) -> Built:
+        import keras
+
+        alphabet = self._alphabet(context)
+        name = context.name
+        layers = [
+            keras.layers.Embedding(len(alphabet), config.dim, name=f"{name}_embedding"),
+            keras.layers.TimeDistributed(keras.layers.Conv1D(config.filters, config.kernel_size, padding="same",
+                                                             activation="relu"), name=f"{name}_conv"),
+            keras.layers.TimeDistributed(keras.layers.GlobalMaxPooling1D(), name=f"{name}_pool"),
+        ]
+        x = inputs[0]
+        for layer in layers:
+            x = layer(x)
+        return Built(output=x, layers=layers)
+
+
+@hookimpl
+def tlspec_backbones():
+    return [WordEmbedding(), RNN(), CharCNN()]

@@ -1,0 +1,164 @@
+"""Text transfer on a corpus the tests write: NLTK's reader, word2vec by gensim, RNN tagger, honest metrics."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from tlspec.errors import SpecError
+from tlspec.training import train
+from tlspec.validation import validate_file
+from tlspec_builtins.text_vocabulary import VocabularyOptions, build_vocabulary, encode, encode_characters
+
+WORDS = {"DET": ["the", "a", "every", "this"], "ADJ": ["big", "small", "red", "old", "quick"],
+         "NOUN": ["dog", "cat", "bird", "man", "tree", "house"], "VERB": ["sees", "likes", "finds", "hears"]}
+
+
+def write_corpus(folder, sentences=400, seed=0):
+    """word/TAG lines from a tiny grammar: DET (ADJ) NOUN VERB DET (ADJ) NOUN ."""
+    rng = np.random.default_rng(seed)
+    lines, plain = [], []
+    for _ in range(sentences):
+        tags = ["DET"] + ["ADJ"] * rng.integers(0, 2) + ["NOUN", "VERB", "DET"] + ["ADJ"] * rng.integers(0, 3) + ["NOUN"]
+        words = [str(rng.choice(WORDS[tag])) for tag in tags] + ["."]
+        tags.append(".")
+        lines.append(" ".join(f"{w}/{t}" for w, t in zip(words, tags)))
+        plain.append(" ".join(words))
+    (folder / "tiny.pos").write_text("\n".join(lines) + "\n")
+    (folder / "tiny.txt").write_text("\n".join(plain) + "\n")
+
+
+SPEC = """
+tlspec: 1
+name: tiny-tagger
+seed: 3
+inputs:
+  tokens: {{shape: [12], dtype: int32}}
+backbone:
+  plugin: word_embedding
+  from: inputs.tokens
+  vectors: {{source: train, corpus: tiny.txt, dim: 16, min_count: 1, epochs: 3}}
+freeze: {freeze}
+blocks:
+  - {{name: encoder, plugin: rnn, from: backbone, cell: {cell}, units: 16}}
+heads:
+  - {{name: pos, plugin: token_classifier, from: encoder, classes: from_data}}
+data:
+  plugin: nltk_tagged
+  corpus: tiny.pos
+  targets: {{pos: pos}}
+  max_length: 12
+train: {{epochs: 8, batch_size: 32, optimizer: {{name: adam, learning_rate: 0.01}}}}
+"""
+
+
+@pytest.fixture
+def corpus(tmp_path, monkeypatch):
+    monkeypatch.setenv("TLSPEC_CACHE", str(tmp_path / "cache"))
+    write_corpus(tmp_path)
+    return tmp_path
+
+
+def spec(write_spec, freeze="none", cell="gru"):
+    return write_spec(SPEC.format(freeze=freeze, cell=cell))
+
+
+def test_tagger_trains_and_reports_token_accuracy_on_real_tokens(write_spec, corpus, keras, capsys):
+    result = train(validate_file(spec(write_spec)), out="run", verbose=0)
+    test = result.metrics["test"]["pos"]
+    assert test["token_accuracy"] >= 0.95
+    from tlspec_builtins.data_common import split_indices
+
+    sentences = (corpus / "tiny.pos").read_text().splitlines()
+    test_rows = split_indices(len(sentences), {"validation": 0.15, "test": 0.15}, 3)["test"]
+    assert test["tokens"] == sum(len(sentences[i].split()) for i in test_rows)  # padding not counted
+    notes = json.loads((corpus / "run" / "run.json").read_text())["notes"]
+    assert "backbone: pretrained vectors cover 20 of 20 vocabulary words (100.0%)" in notes, notes
+    assert list((corpus / "cache" / "word2vec").glob("*.kv")), "word2vec should be cached by content"
+    printed = capsys.readouterr().out
+    assert "note: backbone: trained word2vec on tiny.txt (400 sentences, 20 words)" in printed
+
+
+def test_word2vec_is_trained_once_per_content(write_spec, corpus, keras):
+    validate_file(spec(write_spec))
+    from tlspec.assemble import assemble
+
+    assemble(validate_file(spec(write_spec)))
+    assemble(validate_file(spec(write_spec)))
+    assert len(list((corpus / "cache" / "word2vec").glob("*.kv"))) == 1
+    (corpus / "tiny.txt").write_text((corpus / "tiny.txt").read_text() + "the red tree sees a man .\n")
+    assemble(validate_file(spec(write_spec)))
+    assert len(list((corpus / "cache" / "word2vec").glob("*.kv"))) == 2
+
+
+def test_frozen_pretrained_embedding(write_spec, corpus, keras):
+    from tlspec.assemble import assemble
+
+    model = assemble(validate_file(spec(write_spec, freeze="all"))).model
+    assert not model.get_layer("backbone_embedding").trainable
+
+
+def test_evaluate_gives_a_per_tag_report_and_predict_tags_a_sentence(write_spec, corpus, keras):
+    from tlspec.evaluation import evaluate_run
+
+    result = train(validate_file(spec(write_spec)), out="run", verbose=0)
+    report = evaluate_run("run", "test")["test"]["pos"]
+    assert set(report["per_tag"]) == {"DET", "ADJ", "NOUN", "VERB", "."}
+    assert sum(row["support"] for row in report["per_tag"].values()) == report["tokens"]
+    assert report["token_accuracy"] == pytest.approx(result.metrics["test"]["pos"]["token_accuracy"])
+    tagged = subprocess.run([sys.executable, "-m", "tlspec.cli", "predict", "run", "the old cat finds a bird .",
+                             "--json"], capture_output=True, text=True, timeout=120)
+    assert tagged.returncode == 0, tagged.stderr[-2000:]
+    pos = json.loads(tagged.stdout)[0]["heads"]["pos"]
+    assert pos["tokens"] == ["the", "old", "cat", "finds", "a", "bird", "."]
+    assert pos["tags"] == ["DET", "ADJ", "NOUN", "VERB", "DET", "NOUN", "."]
+
+
+def test_character_features(write_spec, corpus, keras):
+    text = SPEC.format(freeze="none", cell="lstm").replace(
+        "  tokens: {shape: [12], dtype: int32}\n", "  tokens: {shape: [12], dtype: int32}\n  chars: {shape: [12, 8], dtype: int32}\n"
+    ).replace("  - {name: encoder, plugin: rnn, from: backbone,",
+              "  - {name: spelling, plugin: char_cnn, from: inputs.chars, filters: 8}\n"
+              "  - {name: encoder, plugin: rnn, from: [backbone, spelling], bidirectional: true,").replace(
+        "  max_length: 12\n", "  max_length: 12\n  characters: {max_word_length: 8}\n")
+    result = train(validate_file(write_spec(text)), out="run", verbose=0)
+    assert result.metrics["test"]["pos"]["token_accuracy"] >= 0.95
+    model = result.run.path / "model.keras"
+    assert model.exists()
+
+
+@pytest.mark.parametrize("change, message", [
+    (("corpus: tiny.pos", "corpus: nothere.pos"), "spec.yaml:17:11: data.corpus: unknown corpus 'nothere.pos'"),
+    (("targets: {pos: pos}", "targets: {pos: chunk}"), "spec.yaml:16:3: data: chunk tags exist only in conll2000"),
+    (("from: encoder, classes", "from: backbone.nothing, classes"), "spec.yaml:14:49: heads[0].from: 'backbone' has no layer or endpoint 'nothing'"),
+    (("cell: gru, units: 16}", "cell: gru, units: 16, return_sequences: false}"),
+     "spec.yaml:14:49: heads[0].from: head 'pos' tags every token, so it reads a sequence (batch, steps, features); "
+     "got rank 2"),
+])
+def test_text_spec_mistakes(write_spec, corpus, change, message):
+    path = write_spec(SPEC.format(freeze="none", cell="gru").replace(*change))
+    with pytest.raises(SpecError) as caught:
+        validate_file(path)
+    assert str(caught.value).startswith(message)
+
+
+def test_missing_nltk_corpus_says_how_to_point_nltk_at_it(write_spec, corpus, tmp_path):
+    (tmp_path / "empty").mkdir()
+    path = write_spec(SPEC.format(freeze="none", cell="gru").replace("corpus: tiny.pos", "corpus: brown\n  nltk_data: empty"))
+    with pytest.raises(SpecError) as caught:
+        validate_file(path)
+    assert "NLTK cannot find the brown corpus; set NLTK_DATA to a folder holding corpora/brown.zip" in str(caught.value)
+
+
+def test_vocabulary_and_padding():
+    sentences = [["The", "dog", "barks"], ["the", "cat"], ["a", "dog"]]
+    vocabulary = build_vocabulary(sentences, VocabularyOptions(lowercase=True, min_count=2))
+    assert vocabulary == ["<pad>", "<unk>", "dog", "the"]
+    index = {w: i for i, w in enumerate(vocabulary)}
+    assert encode(sentences, index, 2, "post", lowercase=True).tolist() == [[3, 2], [3, 1], [1, 2]]
+    assert encode([["dog"]], index, 3, "pre").tolist() == [[0, 0, 2]]
+    chars = encode_characters([["ab", "c"]], {"<pad>": 0, "<unk>": 1, "a": 2, "b": 3}, 3, 2, "pre")
+    assert chars.tolist() == [[[0, 0], [2, 3], [1, 0]]]
+    assert build_vocabulary(sentences, VocabularyOptions(max_size=3)) == ["<pad>", "<unk>", "dog"]
