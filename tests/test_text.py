@@ -162,3 +162,71 @@ def test_vocabulary_and_padding():
     chars = encode_characters([["ab", "c"]], {"<pad>": 0, "<unk>": 1, "a": 2, "b": 3}, 3, 2, "pre")
     assert chars.tolist() == [[[0, 0], [2, 3], [1, 0]]]
     assert build_vocabulary(sentences, VocabularyOptions(max_size=3)) == ["<pad>", "<unk>", "dog"]
+
+
+def test_word2vec_file_binary_or_text_with_limit(write_spec, corpus, keras):
+    from gensim.models import Word2Vec
+
+    from tlspec.assemble import assemble
+
+    sentences = [line.split() for line in (corpus / "tiny.txt").read_text().splitlines()]
+    vectors = Word2Vec(sentences, vector_size=16, min_count=1, seed=1, workers=1).wv
+    vectors.save_word2vec_format(str(corpus / "vectors.txt"), binary=False)
+    vectors.save_word2vec_format(str(corpus / "vectors.bin"), binary=True)
+    for path, binary, limit, found in (("vectors.txt", "false", 10, 10), ("vectors.bin", "true", 100, 20)):
+        text = SPEC.format(freeze="all", cell="gru").replace(
+            "vectors: {source: train, corpus: tiny.txt, dim: 16, min_count: 1, epochs: 3}",
+            f"vectors: {{source: word2vec_file, path: {path}, binary: {binary}, limit: {limit}}}")
+        validated = validate_file(write_spec(text))
+        model = assemble(validated).model
+        assert f"backbone: pretrained vectors cover {found} of 20 vocabulary words ({found * 5}.0%)" in \
+            validated.graph.notes
+        row = model.get_layer("backbone_embedding").get_weights()[0][2]  # the most frequent word
+        word = validated.description.vocabularies["tokens"][2]
+        np.testing.assert_allclose(row, vectors[word], rtol=1e-5)
+
+
+def test_sequence_classifier_on_text_folders(write_spec, tmp_path, keras):
+    rng = np.random.default_rng(0)
+    filler = ["the", "film", "was", "a", "story", "of", "and", "it", "with", "actors"]
+    for label, cues in (("pos", ["good", "great", "fine", "lovely"]), ("neg", ["bad", "awful", "poor", "dull"])):
+        folder = tmp_path / "reviews" / label
+        folder.mkdir(parents=True)
+        for index in range(60):
+            words = list(rng.choice(filler, 8)) + list(rng.choice(cues, 2))
+            rng.shuffle(words)
+            (folder / f"{index}.txt").write_text(" ".join(words))
+    path = write_spec("""
+        tlspec: 1
+        name: reviews
+        seed: 2
+        inputs: {tokens: {shape: [16], dtype: int32}}
+        backbone: {plugin: word_embedding, from: inputs.tokens, dim: 16}
+        blocks:
+          - {name: encoder, plugin: rnn, from: backbone, cell: gru, units: 16, return_sequences: false}
+        heads: [{name: sentiment, plugin: classifier, from: encoder, classes: from_data}]
+        data: {plugin: text_classes, path: reviews, max_length: 16}
+        train: {epochs: 12, batch_size: 16, optimizer: {name: adam, learning_rate: 0.01}}
+        """)
+    result = train(validate_file(path), out="run", verbose=0)
+    assert result.metrics["test"]["sentiment"]["accuracy"] >= 0.9
+    from tlspec.evaluation import predict_run
+
+    predictions = predict_run("run", ["the film was good and lovely", "an awful and dull story"])
+    assert [p["heads"]["sentiment"]["label"] for p in predictions] == ["pos", "neg"]
+
+
+def test_text_table_mistakes_are_located(write_spec, tmp_path):
+    (tmp_path / "reviews.tsv").write_text("review\tlabel\ngood film\tpos\nbad film\tneg\n")
+    path = write_spec("""
+        tlspec: 1
+        name: reviews
+        inputs: {tokens: {shape: [16], dtype: int32}}
+        backbone: {plugin: word_embedding, from: inputs.tokens, dim: 16}
+        heads: [{name: sentiment, plugin: classifier, pooling: avg, classes: from_data}]
+        data: {plugin: text_classes, path: reviews.tsv, max_length: 16}
+        """)
+    with pytest.raises(SpecError) as caught:
+        validate_file(path)
+    assert str(caught.value) == ("spec.yaml:6:7: data.text_column: reviews.tsv has no column 'text'; "
+                                 "columns: 'label', 'review'")
