@@ -26,8 +26,11 @@ def run_tlspec(*args, env_path=None, cwd=None):
 def test_builtins_come_from_the_tlspec_distribution_through_entry_points():
     registry = discover()
     assert registry.failures == []
-    assert registry.names("backbone") >= ["keras_app", "keras_file", "mlp"]
-    assert registry.names("head") == ["classifier", "regression"]
+    assert set(registry.names("backbone")) == {"keras_app", "keras_file", "mlp", "word_embedding", "rnn", "char_cnn",
+                                               "small_cnn"}
+    assert registry.names("head") == ["classifier", "regression", "token_classifier"]
+    assert registry.names("data") == ["arrays", "image_folder", "inline", "nltk_tagged", "synthetic_shapes",
+                                      "text_classes"]
     assert registry.names("freeze") == ["all", "fraction", "none", "pattern", "train_last", "until"]
     record = registry.get("backbone", "keras_app")
     assert (record.origin.distribution, record.origin.entry_point) == ("tlspec", "keras_app")

@@ -144,12 +144,17 @@ def test_text_spec_mistakes(write_spec, corpus, change, message):
     assert str(caught.value).startswith(message)
 
 
-def test_missing_nltk_corpus_says_how_to_point_nltk_at_it(write_spec, corpus, tmp_path):
+def test_missing_nltk_corpus_says_how_to_point_nltk_at_it(write_spec, corpus, tmp_path, monkeypatch):
+    import nltk
+
+    monkeypatch.setattr(nltk.data, "path", [str(tmp_path / "nowhere")])  # other tests may have added shared/
     (tmp_path / "empty").mkdir()
-    path = write_spec(SPEC.format(freeze="none", cell="gru").replace("corpus: tiny.pos", "corpus: brown\n  nltk_data: empty"))
+    path = write_spec(SPEC.format(freeze="none", cell="gru").replace("corpus: tiny.pos",
+                                                                      "corpus: indian:hindi.pos\n  nltk_data: empty"))
     with pytest.raises(SpecError) as caught:
         validate_file(path)
-    assert "NLTK cannot find the brown corpus; set NLTK_DATA to a folder holding corpora/brown.zip" in str(caught.value)
+    assert "NLTK cannot find the indian:hindi.pos corpus; set NLTK_DATA to a folder holding corpora/indian.zip" \
+        in str(caught.value)
 
 
 def test_vocabulary_and_padding():
@@ -230,3 +235,19 @@ def test_text_table_mistakes_are_located(write_spec, tmp_path):
         validate_file(path)
     assert str(caught.value) == ("spec.yaml:6:7: data.text_column: reviews.tsv has no column 'text'; "
                                  "columns: 'label', 'review'")
+
+
+def test_padding_stays_masked_when_character_features_join(write_spec, corpus, keras):
+    """Keras merges masks of concatenated sequences with 'any': every branch must mask padding."""
+    text = SPEC.format(freeze="none", cell="gru").replace(
+        "  tokens: {shape: [12], dtype: int32}\n", "  tokens: {shape: [12], dtype: int32}\n  chars: {shape: [12, 8], dtype: int32}\n"
+    ).replace("  - {name: encoder, plugin: rnn, from: backbone,",
+              "  - {name: spelling, plugin: char_cnn, from: inputs.chars, filters: 8}\n"
+              "  - {name: encoder, plugin: rnn, from: [backbone, spelling],").replace(
+        "  max_length: 12\n", "  max_length: 12\n  characters: {max_word_length: 8}\n").replace(
+        "train: {epochs: 8,", "train: {epochs: 2,")
+    result = train(validate_file(write_spec(text)), out="run", verbose=0)
+    test = result.metrics["test"]["pos"]
+    # Keras' own (masked) accuracy equals the accuracy over real tokens only if padding is masked.
+    assert test["accuracy"] == pytest.approx(test["token_accuracy"], abs=1e-4)
+    assert test["accuracy"] != pytest.approx(test["accuracy_with_padding"], abs=1e-3)

@@ -144,6 +144,9 @@ class CharCNNConfig(ComponentConfig):
     dim: PositiveInt = Field(32, description="Character embedding size.")
     filters: PositiveInt = Field(64, description="Features per word.")
     kernel_size: PositiveInt = Field(3, description="Characters each filter sees.")
+    mask_padding: bool = Field(True, description="Mask padded words. Keras merges masks with 'any' when "
+                                                 "sequences are concatenated, so an unmasked branch would "
+                                                 "unmask padding for the whole rnn.")
 
 
 class CharCNN(Backbone):
@@ -173,7 +176,7 @@ class CharCNN(Backbone):
         alphabet = self._alphabet(context)
         name = context.name
         layers = [
-            keras.layers.Embedding(len(alphabet), config.dim, name=f"{name}_embedding"),
+            keras.layers.Embedding(len(alphabet), config.dim, mask_zero=config.mask_padding, name=f"{name}_embedding"),
             keras.layers.TimeDistributed(keras.layers.Conv1D(config.filters, config.kernel_size, padding="same",
                                                              activation="relu"), name=f"{name}_conv"),
             keras.layers.TimeDistributed(keras.layers.GlobalMaxPooling1D(), name=f"{name}_pool"),
