@@ -161,6 +161,7 @@ class Regression(_DenseHead):
                             f"has shape {target.shape}", ("units",))
         return config
 
+
 class TokenClassifierConfig(HeadConfig):
     classes: PositiveInt | list[str] | Literal["from_data"] = Field(
         description="Tags per token: a count, names in label order (label 0 is padding), or from_data.")
