@@ -251,3 +251,23 @@ def test_padding_stays_masked_when_character_features_join(write_spec, corpus, k
     # Keras' own (masked) accuracy equals the accuracy over real tokens only if padding is masked.
     assert test["accuracy"] == pytest.approx(test["token_accuracy"], abs=1e-4)
     assert test["accuracy"] != pytest.approx(test["accuracy_with_padding"], abs=1e-3)
+
+
+def test_saved_gensim_model_and_stacked_bidirectional_rnn(write_spec, corpus, keras):
+    from gensim.models import Word2Vec
+
+    from tlspec.assemble import assemble
+
+    sentences = [line.split() for line in (corpus / "tiny.txt").read_text().splitlines()]
+    Word2Vec(sentences, vector_size=12, min_count=1, seed=1, workers=1).save(str(corpus / "w2v.model"))
+    text = SPEC.format(freeze="all", cell="lstm").replace(
+        "vectors: {source: train, corpus: tiny.txt, dim: 16, min_count: 1, epochs: 3}",
+        "vectors: {source: gensim_model, path: w2v.model}").replace(
+        "cell: lstm, units: 16}", "cell: lstm, units: [16, 8], bidirectional: true}")
+    validated = validate_file(write_spec(text))
+    model = assemble(validated).model
+    assert model.get_layer("backbone_embedding").get_weights()[0].shape == (22, 12)
+    assert [type(model.get_layer(n)).__name__ for n in ("encoder_1", "encoder_2")] == ["Bidirectional"] * 2
+    assert tuple(model.get_layer("encoder_2").output.shape) == (None, 12, 16)
+    assert not model.get_layer("backbone_embedding").trainable
+    assert "backbone: pretrained vectors cover 20 of 20 vocabulary words (100.0%)" in validated.graph.notes
