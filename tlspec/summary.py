@@ -49,11 +49,6 @@ def component_rows(assembly: Assembly) -> list[ComponentRow]:
     return rows
 
 
-def model_inputs(assembly: Assembly) -> dict:
-    """The model's inputs by name, in spec order (Keras itself orders them alphabetically)."""
-    return {name: tensor for name, tensor in assembly.inputs.items()}
-
-
 def report(assembly: Assembly) -> dict:
     model = assembly.model
     layers = []
@@ -75,7 +70,7 @@ def report(assembly: Assembly) -> dict:
     return {
         "name": model.name,
         "inputs": [{"name": name, "shape": _shape(t), "dtype": str(t.dtype)}
-                   for name, t in model_inputs(assembly).items()],
+                   for name, t in assembly.inputs.items()],  # spec order; Keras sorts by name
         "outputs": [{"name": head.name, "shape": _shape(assembly.built[head.name].output)}
                     for head in assembly.graph.heads()],
         "params": {"total": total, "trainable": trainable, "non_trainable": total - trainable},
