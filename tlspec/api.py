@@ -85,24 +85,39 @@ class TensorInfo:
     ``shape=None``: even the rank is unknown (checked again at build time).
     ``exact``: the sizes are real (None then means a variable size); when False,
     a None size may simply not be known before building.
+    ``parts``: set for a group of tensors used together, e.g. an LSTM's (h, c)
+    states; the group itself then has no shape.
     """
 
     shape: tuple[int | None, ...] | None = None
     exact: bool = False
+    parts: tuple["TensorInfo", ...] = ()
 
     @property
     def rank(self) -> int | None:
         return None if self.shape is None else len(self.shape)
 
+    @property
+    def is_group(self) -> bool:
+        return bool(self.parts)
+
     @classmethod
     def of(cls, tensor: Any) -> "TensorInfo":
+        if isinstance(tensor, (list, tuple)):
+            return cls.group([cls.of(part) for part in tensor])
         return cls(tuple(tensor.shape), exact=True)
+
+    @classmethod
+    def group(cls, parts: Sequence["TensorInfo"]) -> "TensorInfo":
+        return cls(None, all(part.exact for part in parts), tuple(parts))
 
     @classmethod
     def of_rank(cls, rank: int) -> "TensorInfo":
         return cls((None,) * rank)
 
     def __str__(self) -> str:
+        if self.parts:
+            return "[" + ", ".join(str(part) for part in self.parts) + "]"
         if self.shape is None:
             return "(unknown shape)"
         unknown = "None" if self.exact else "?"
@@ -185,6 +200,22 @@ class PlanContext:
 
 
 @dataclass
+class StepDecoder:
+    """What a generating head gives ``tlspec predict``: one step of decoding and its vocabulary.
+
+    ``step`` is a Keras model ``[previous token ids (batch, 1), *states] ->
+    [probabilities (batch, 1, classes), *new states]`` sharing the trained layers;
+    decoding starts from the states the head reads in the trained graph.
+    """
+
+    step: Any
+    tokens: Sequence[str]
+    start: int
+    end: int
+    max_length: int
+
+
+@dataclass
 class Built:
     """What ``build`` returns: Keras tensors and the layers the component owns."""
 
@@ -201,6 +232,7 @@ class _Plugin(ABC):
     name: ClassVar[str]
     Config: ClassVar[type[PluginConfig]]
     summary: ClassVar[str] = ""
+    reads_groups: ClassVar[bool] = False  # True: 'from' may name a group of tensors (e.g. recurrent states)
 
 
 class Backbone(_Plugin):
@@ -240,6 +272,10 @@ class Head(_Plugin):
         Raise PlanError (with the head field at fault) when the target cannot train this head.
         """
         return config
+
+    def step_decoder(self, config: HeadConfig, built: Built, context: PlanContext) -> "StepDecoder | None":
+        """For a head that generates sequences: one decoding step over its trained layers (else None)."""
+        return None
 
     def loss(self, config: HeadConfig) -> str:
         return config.loss or self.default_loss
@@ -334,6 +370,10 @@ class DataSource(_Plugin):
     def item_tokens(self, config: DataConfig, items: Sequence[str]) -> list[list[str]] | None:
         """For sequence data: the tokens of each prediction item, in order (per-token outputs use them)."""
         return None
+
+    def join_tokens(self, config: DataConfig, head: str, tokens: Sequence[str]) -> str:
+        """Text of tokens a generating head produced (e.g. characters joined without spaces)."""
+        return " ".join(tokens)
 
 
 PLUGIN_KINDS: dict[str, type[_Plugin]] = {

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tlspec.api import Built, LayerInfo, PlanError, TensorInfo, UnknownEndpoint
-from tlspec.graph import INPUTS, Component, Problems, plugin_crash, report_unknown_endpoint, run_plan, select_frozen
+from tlspec.graph import INPUTS, Component, Problems, check_groups, plugin_crash, report_unknown_endpoint, run_plan, select_frozen
 from tlspec.validation import ValidatedSpec
 
 
@@ -65,7 +65,9 @@ def assemble(validated: ValidatedSpec) -> Assembly:
     for component in graph.components.values():
         tensors = [tensor_of(ref) for ref in component.refs]
         context = graph.context(component)
-        component.plan = run_plan(component, [TensorInfo.of(t) for t in tensors], context, problems)
+        infos = [TensorInfo.of(t) for t in tensors]
+        if check_groups(component, infos, problems):
+            component.plan = run_plan(component, infos, context, problems)
         problems.raise_if_any()
         built[component.name] = _build(graph, component, tensors, context, problems)
         problems.raise_if_any()

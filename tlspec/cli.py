@@ -54,6 +54,8 @@ def parser() -> argparse.ArgumentParser:
     predict = commands.add_parser("predict", help="predict with a trained run")
     predict.add_argument("run_dir", type=Path, metavar="RUN_DIR")
     predict.add_argument("items", nargs="+", metavar="FILE", help="inputs, e.g. image files")
+    predict.add_argument("--beam", type=int, default=1, metavar="WIDTH",
+                         help="beam width for heads that generate sequences (default 1: greedy)")
     predict.add_argument("--json", action="store_true", help="print JSON")
     predict.set_defaults(run=cmd_predict)
 
@@ -161,14 +163,18 @@ def cmd_evaluate(args) -> int:
 def cmd_predict(args) -> int:
     from tlspec.evaluation import predict_run
 
-    predictions = predict_run(args.run_dir, args.items)
+    if args.beam < 1:
+        raise TlspecError(f"--beam must be at least 1, got {args.beam}")
+    predictions = predict_run(args.run_dir, args.items, args.beam)
     if args.json:
         print(json.dumps(predictions, indent=2))
         return EXIT_OK
     for item in predictions:
         parts = []
         for head, result in item["heads"].items():
-            if "tags" in result:
+            if "text" in result:
+                parts.append(f"{head}: {result['text']!r}")
+            elif "tags" in result:
                 tagged = " ".join(f"{token}/{tag}" for token, tag in zip(result["tokens"], result["tags"]))
                 parts.append(f"{head}: {tagged}")
             elif "label" in result:

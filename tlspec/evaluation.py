@@ -16,7 +16,7 @@ import yaml
 from tlspec.errors import TlspecError, one_of
 from tlspec.located_yaml import Locations
 from tlspec.rundir import MODEL, RUN, SPEC, RunDir
-from tlspec.api import PlanError
+from tlspec.api import Head, PlanError
 from tlspec.validation import ValidatedSpec, load_datasets, validate_data
 
 
@@ -82,13 +82,20 @@ def per_tag_report(truth: np.ndarray, predicted: np.ndarray, tags: list[str]) ->
     return report
 
 
-def predict_run(run_dir, items: list[str]) -> list[dict]:
+def generates(validated: ValidatedSpec) -> bool:
+    """Whether some head of the spec generates sequences (and so predicts by decoding)."""
+    return any(type(head.record.plugin).step_decoder is not Head.step_decoder for head in validated.heads)
+
+
+def predict_run(run_dir, items: list[str], beam_width: int = 1) -> list[dict]:
     run, info, validated = _load(run_dir)
     source = validated.data_source
     try:
         inputs = source.record.plugin.prediction_inputs(source.config, validated.data_context(), items)
     except PlanError as error:
         raise TlspecError(error.message) from None
+    if generates(validated):
+        return _predict_by_decoding(run, validated, items, inputs, beam_width)
     tokens = source.record.plugin.item_tokens(source.config, items)
     word_ids = inputs.get(getattr(source.config, "input", None))
     model = load_model(run)
@@ -116,4 +123,26 @@ def predict_run(run_dir, items: list[str]) -> list[dict]:
             else:
                 heads[head] = {"values": [float(v) for v in values.reshape(-1)]}
         results.append({"input": item, "heads": heads})
+    return results
+
+
+def _predict_by_decoding(run: RunDir, validated: ValidatedSpec, items: list[str], inputs: dict,
+                         beam_width: int) -> list[dict]:
+    """Decoders generate from the encoder inputs alone; the graph is rebuilt and given the trained weights."""
+    from tlspec.assemble import assemble
+    from tlspec.decoding import generate, generators
+
+    assembly = assemble(validated)
+    assembly.model.set_weights(load_model(run).get_weights())
+    found = generators(assembly)
+    others = [head.name for head in assembly.graph.heads() if head.name not in found]
+    if others:
+        raise TlspecError(f"heads {', '.join(others)} need the decoders' inputs; `tlspec predict` can only "
+                          f"generate ({', '.join(found)}) for this model")
+    source = validated.data_source
+    results = [{"input": item, "heads": {}} for item in items]
+    for name, generator in found.items():
+        for result, generated in zip(results, generate(generator, inputs, beam_width)):
+            text = source.record.plugin.join_tokens(source.config, name, generated["tokens"])
+            result["heads"][name] = {"text": text, **generated}
     return results

@@ -247,8 +247,23 @@ def report_unknown_endpoint(problems: Problems, ref: Ref, known: list[str]) -> N
 def plan_components(graph: Graph, problems: Problems, info_of: InfoOf) -> None:
     for component in graph.components.values():
         infos = [info_of(graph, ref, problems) for ref in component.refs]
-        component.plan = run_plan(component, infos, graph.context(component), problems)
+        if check_groups(component, infos, problems):
+            component.plan = run_plan(component, infos, graph.context(component), problems)
     check_model_inputs(graph, problems)
+
+
+def check_groups(component: Component, infos: list[TensorInfo], problems: Problems) -> bool:
+    """Only plugins made for it read a group of tensors such as an encoder's states."""
+    if component.section.record.plugin.reads_groups:
+        return True
+    fine = True
+    for ref, info in zip(component.refs, infos):
+        if info.is_group:
+            fine = False
+            problems.at_value(ref.path, f"'{ref.text}' is a group of {len(info.parts)} tensors {info} (recurrent "
+                                        f"states); the {component.section.record.name} plugin reads single "
+                                        f"tensors: refer to one part, e.g. '{ref.target}.state_h'")
+    return fine
 
 
 def check_model_inputs(graph: Graph, problems: Problems) -> None:

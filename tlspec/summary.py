@@ -18,6 +18,9 @@ def _count(weights) -> int:
 
 
 def _shape(tensor) -> list:
+    """A tensor's shape; for a layer with several outputs (e.g. an RNN with its states), a list of shapes."""
+    if isinstance(tensor, (list, tuple)):
+        return [_shape(part) for part in tensor]
     return [None if d is None else int(d) for d in tensor.shape]
 
 

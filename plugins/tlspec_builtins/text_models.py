@@ -92,6 +92,9 @@ class WordEmbedding(Backbone):
         return matrix
 
 
+STATE_NAMES = {"lstm": ("state_h", "state_c"), "gru": ("state_h",), "simple": ("state_h",)}
+
+
 class RNNConfig(ComponentConfig):
     cell: Literal["simple", "lstm", "gru"] = Field("lstm", description="simple (SimpleRNN), lstm or gru.")
     units: PositiveInt | list[PositiveInt] = Field(description="Units of each stacked layer.")
@@ -102,8 +105,11 @@ class RNNConfig(ComponentConfig):
 
 
 class RNN(Backbone):
+    """Endpoints: 'states' (the last layer's final states, e.g. (h, c) of an LSTM, to start a decoder),
+    'state_h' and, for an LSTM, 'state_c'. Bidirectional states are forward and backward concatenated."""
+
     name = "rnn"
-    summary = "Recurrent layers (SimpleRNN, LSTM, GRU), stacked, optionally bidirectional."
+    summary = "Recurrent layers (SimpleRNN, LSTM, GRU), stacked, optionally bidirectional; exposes final states."
     Config = RNNConfig
 
     def plan(self, config: RNNConfig, inputs: Sequence[TensorInfo], context: PlanContext) -> ComponentPlan:
@@ -118,7 +124,10 @@ class RNN(Backbone):
         steps = inputs[0].shape[1] if inputs[0].shape else None
         output = TensorInfo((None, steps, width) if config.return_sequences else (None, width))
         layers = [LayerInfo(f"{context.name}_{i}", True) for i in range(1, len(units) + 1)]
-        return ComponentPlan(output=output, layers=layers)
+        state = TensorInfo((None, width))
+        names = STATE_NAMES[config.cell]
+        endpoints = {"states": TensorInfo.group([state] * len(names)), **{name: state for name in names}}
+        return ComponentPlan(output=output, endpoints=endpoints, layers=layers)
 
     def build(self, config: RNNConfig, inputs: Sequence, context: PlanContext) -> Built:
         import keras
@@ -127,17 +136,28 @@ class RNN(Backbone):
         units = config.units if isinstance(config.units, list) else [config.units]
         layers: list = []
         x = concatenate(list(inputs), context.name, layers)
+        with_states = bool(context.wanted_endpoints & {"states", *STATE_NAMES[config.cell]})
+        states = []
         for index, size in enumerate(units, start=1):
             last = index == len(units)
             name = f"{context.name}_{index}"
             layer = cell(size, return_sequences=config.return_sequences or not last, dropout=config.dropout,
-                         recurrent_dropout=config.recurrent_dropout,
+                         recurrent_dropout=config.recurrent_dropout, return_state=with_states and last,
                          name=f"{name}_{config.cell}" if config.bidirectional else name)
             if config.bidirectional:
                 layer = keras.layers.Bidirectional(layer, name=name)
             x = layer(x)
+            if with_states and last:
+                x, *states = x
             layers.append(layer)
-        return Built(output=x, layers=layers)
+        if config.bidirectional and states:
+            # Forward and backward states side by side, so one decoder of twice the units can start from them.
+            half = len(states) // 2
+            states = [keras.layers.Concatenate(name=f"{context.name}_{part}")([forward, backward])
+                      for part, forward, backward in zip(STATE_NAMES[config.cell], states[:half], states[half:])]
+        names = STATE_NAMES[config.cell]
+        endpoints = {"states": list(states), **dict(zip(names, states))} if states else {}
+        return Built(output=x, endpoints=endpoints, layers=layers)
 
 
 class CharCNNConfig(ComponentConfig):
