@@ -48,6 +48,8 @@ def blockers(assembly, augmented: bool) -> list[str]:
     import keras
 
     reasons = []
+    if assembly.validated.spec.sharing:
+        reasons.append("soft sharing ties tower weights while training")
     if augmented:
         reasons.append("the data applies random augmentation to training inputs")
     tensors = _feature_tensors(assembly)

@@ -135,6 +135,15 @@ class TrainSpec(Strict):
         return self.phases or [PhaseSpec(name="train", epochs=self.epochs)]
 
 
+class SharingSpec(Strict):
+    """Soft parameter sharing: towers of the same architecture, pulled together by a penalty in the loss."""
+
+    name: Identifier = Field("sharing", description="Names the logged '<name>_distance' and '<name>_penalty'.")
+    towers: list[Identifier] = Field(min_length=2, description="Components (backbone, blocks) built alike.")
+    penalty: Literal["l2"] = Field("l2", description="l2: sum of squared differences of corresponding weights.")
+    weight: float = Field(ge=0, description="Factor of the penalty in the training loss (0: untied towers).")
+
+
 class Spec(Strict):
     """A tlspec spec (after ``extends`` and ``--set`` are applied)."""
 
@@ -153,6 +162,8 @@ class Spec(Strict):
     heads: list[PluginSection] = Field(min_length=1)
     data: PluginSection | None = None
     train: TrainSpec = Field(default_factory=TrainSpec)
+    sharing: list[SharingSpec] = Field(default_factory=list,
+                                       description="Soft parameter sharing groups (penalties added to the loss).")
 
     @field_validator("freeze", mode="before")
     @classmethod

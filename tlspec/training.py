@@ -20,6 +20,7 @@ from tlspec.assemble import Assembly, apply_freeze, assemble
 from tlspec.compiling import compile_model
 from tlspec.errors import Location, Problem, SpecError, TlspecError
 from tlspec.rundir import CURVES, HISTORY, METRICS, MODEL, RUN, SPEC, STATE, RunDir
+from tlspec.sharing import distance, penalised, ties
 from tlspec.targets import class_weight_tables, head_targets, prepare
 from tlspec.validation import ValidatedSpec, load_datasets
 
@@ -176,6 +177,7 @@ def train(validated: ValidatedSpec, out=None, resume: bool = False, verbose: int
     for note in notes:
         print(f"note: {note}")
     info["notes"] = notes
+    tied = ties(assembly)
     targets = head_targets(assembly)
     tables = class_weight_tables(validated.spec.train.class_weights, targets, datasets["train"])
     steps = max(1, math.ceil(validated.description.splits["train"] / validated.spec.train.batch_size))
@@ -201,7 +203,7 @@ def train(validated: ValidatedSpec, out=None, resume: bool = False, verbose: int
             fit_model = models.heads
             phase_data = cached_splits(models, datasets, validated.spec.train.batch_size, validated.spec.seed)
         else:
-            fit_model, phase_data = assembly.model, datasets
+            fit_model, phase_data = penalised(assembly.model, tied), datasets
         compile_model(assembly, _learning_rate(validated, phase, steps), model=fit_model)
         if resuming_phase:
             from tlspec.callbacks import restore_optimizer
@@ -235,6 +237,8 @@ def train(validated: ValidatedSpec, out=None, resume: bool = False, verbose: int
 
     plot_history(history, run.file(CURVES), validated.spec.name)
     seconds = time.perf_counter() - started
+    if tied:
+        info["sharing"] = {tie.name: {"weight": tie.weight, "distance": distance(tie)} for tie in tied}
     info.update({"status": "finished", "finished": time.strftime("%Y-%m-%dT%H:%M:%S"),
                  "epochs": len(history), "best": {k: state[k] for k in ("best", "best_epoch") if k in state}})
     info["seconds"] = round(info.get("seconds", 0) + seconds, 2)

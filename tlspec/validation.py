@@ -13,11 +13,12 @@ from pydantic import ValidationError
 
 from tlspec.api import DataContext, DataDescription, PlanError
 from tlspec.compose import load_spec_tree
-from tlspec.errors import Problem, SpecError, format_path, one_of
+from tlspec.errors import Problem, SpecError, did_you_mean, format_path, one_of
 from tlspec.graph import Graph, Problems, Section, build_graph, plugin_crash, select_frozen
 from tlspec.located_yaml import Locations, flatten
 from tlspec.plugins import Registry, UnknownPlugin, default_registry
 from tlspec.pydantic_errors import problems_from
+from tlspec.sharing import check_groups as check_sharing
 from tlspec.spec_model import Spec
 
 
@@ -161,6 +162,38 @@ def check_monitors(spec: Spec, description: DataDescription, problems: Problems)
                               "monitor a training metric")
 
 
+def logged_names(spec: Spec, heads: list[Section]) -> list[str]:
+    """What Keras logs while training this spec (without the 'val_' twins)."""
+    names = ["loss"]
+    single = len(heads) == 1
+    for head in heads:
+        plugin, config = head.record.plugin, head.config
+        prefix = "" if single else f"{config.name}_"
+        if not single:
+            names.append(f"{prefix}loss")
+        names += [f"{prefix}{metric}" for metric in plugin.metrics(config)]
+    for group in spec.sharing:
+        names += [f"{group.name}_distance", f"{group.name}_penalty"]
+    return names
+
+
+def check_head_references(spec: Spec, heads: list[Section], problems: Problems) -> None:
+    """Head names used outside 'heads' (class weights, monitored metrics) must exist."""
+    names = [head.config.name for head in heads]
+    for head in spec.train.class_weights:
+        if head not in names:
+            problems.at_key(("train", "class_weights", head),
+                            f"no head named '{head}'{did_you_mean(head, names)}; heads: {one_of(names)}")
+    logged = logged_names(spec, heads)
+    known = logged + [f"val_{name}" for name in logged]
+    for callback in ("checkpoint", "early_stopping", "reduce_lr_on_plateau"):
+        options = getattr(spec.train, callback)
+        if options is not None and options.monitor not in known:
+            problems.at_value(("train", callback, "monitor"),
+                              f"'{options.monitor}' is not logged during training{did_you_mean(options.monitor, known)}; "
+                              f"logged: {one_of(known, limit=12)}")
+
+
 def _shape(shape) -> str:
     return "(" + ", ".join("None" if d is None else str(d) for d in shape) + ("," if len(shape) == 1 else "") + ")"
 
@@ -203,6 +236,8 @@ def validate_data(data: Any, locations: Locations, source: Path,
     for section in phase_freezes:
         if section is not None:
             select_frozen(graph, section, checks)
+    check_sharing(spec, graph, checks)
+    check_head_references(spec, heads, checks)
     if description is not None:
         check_data_inputs(graph, description, data_source, checks)
         check_monitors(spec, description, checks)

@@ -60,9 +60,9 @@ class SequenceDecoder(Head):
         parts = list(info.parts) if info.is_group else [info]
         wanted = STATES_PER_CELL[config.cell]
         if len(parts) != wanted:
-            raise PlanError(f"an {config.cell} decoder starts from {wanted} state tensor(s) "
+            raise PlanError(f"a {config.cell} cell starts from {wanted} state tensor{'s' if wanted > 1 else ''} "
                             f"({'h and c' if wanted == 2 else 'h'}); 'from' gives {len(parts)}: {info}. "
-                            "Use the same cell as the encoder", ("cell",))
+                            "Use the encoder's cell", ("cell",))
         widths = set()
         for part in parts:
             if part.rank is not None and part.rank != 2:
