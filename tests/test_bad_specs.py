@@ -226,3 +226,35 @@ def test_several_problems_reported_together_in_line_order(write_spec):
                       + "heads: [{name: a, plugin: classifer, classes: 2}]\ntrain: {epochs: -1}\n")
     found = problems(path)
     assert [p.split(":")[1] for p in found] == ["7", "8", "9"]
+
+
+TWO_HEADS = """
+tlspec: 1
+name: t
+inputs:
+  x: {shape: [3]}
+backbone: {plugin: mlp, from: inputs.x, units: [4]}
+heads:
+  - {name: price, plugin: regression}
+  - {name: kind, plugin: classifier, classes: 2}
+train:
+  class_weights: {knd: balanced}
+  checkpoint: {monitor: val_prize_mae}
+"""
+
+
+def test_head_names_outside_heads_must_exist(write_spec):
+    assert problems(write_spec(TWO_HEADS)) == [
+        "spec.yaml:10:19: train.class_weights.knd: no head named 'knd' (did you mean 'kind'?); heads: 'kind', "
+        "'price'",
+        "spec.yaml:11:25: train.checkpoint.monitor: 'val_prize_mae' is not logged during training (did you mean "
+        "'val_price_mae'?); logged: 'kind_accuracy', 'kind_loss', 'loss', 'price_loss', 'price_mae', "
+        "'val_kind_accuracy', 'val_kind_loss', 'val_loss', 'val_price_loss', 'val_price_mae'",
+    ]
+
+
+def test_single_head_metrics_are_logged_without_a_prefix(write_spec):
+    spec = TWO_HEADS.replace("  - {name: kind, plugin: classifier, classes: 2}\n", "").replace("{knd: balanced}", "{}")
+    assert problems(write_spec(spec.replace("val_prize_mae", "val_price_mae"))) == [
+        "spec.yaml:10:25: train.checkpoint.monitor: 'val_price_mae' is not logged during training (did you mean "
+        "'val_mae'?); logged: 'loss', 'mae', 'val_loss', 'val_mae'"]

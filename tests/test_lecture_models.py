@@ -88,3 +88,29 @@ def test_multitask_dense_is_the_lectures_66_parameter_network(keras):
     history = model.fit({"features": D}, {"o1": label, "o2": label}, epochs=2, batch_size=128, verbose=0,
                         validation_data=({"features": D}, {"o1": label, "o2": label}))
     assert set(history.history) >= {"loss", "o1_loss", "o2_loss", "val_loss"}
+
+
+def test_vgg16_two_tasks_trains_end_to_end_with_per_head_loss_weights(tmp_path, keras):
+    """The lecture's two-task VGG16 on small images: two labels per image, per-head results and loss weights."""
+    from tlspec.training import train
+    from tlspec.validation import validate_file
+
+    rng = np.random.default_rng(0)
+    count = 40
+    colour = rng.integers(0, 2, count)      # task1: red or blue
+    bright = rng.integers(0, 2, count)      # task2: dark or bright
+    images = np.zeros((count, 32, 32, 3), dtype=np.float32)
+    images[np.arange(count), :, :, np.where(colour == 0, 0, 2)] = np.where(bright, 230.0, 90.0)[:, None, None]
+    images += rng.normal(0, 10, images.shape)
+    np.savez(tmp_path / "tasks.npz", image=images, colour=colour, bright=bright)
+    overrides = ["backbone.weights=null", "backbone.input_shape=[32, 32, 3]", "heads.task2.loss_weight=0.5",
+                 f"data={{plugin: arrays, train: {tmp_path / 'tasks.npz'}, test: 0.25, inputs: {{image: image}}, "
+                 "targets: {task1: colour, task2: bright}}",
+                 "train.epochs=2", "train.batch_size=16"]
+    result = train(validate_file(SPECS / "vgg16_two_tasks.yaml", overrides), out=tmp_path / "run", verbose=0)
+    test = result.metrics["test"]
+    assert set(test) == {"task1", "task2", "total_loss"}
+    assert set(test["task1"]) == {"loss", "accuracy"} and set(test["task2"]) == {"loss", "accuracy"}
+    assert test["total_loss"] == pytest.approx(test["task1"]["loss"] + 0.5 * test["task2"]["loss"], rel=1e-4)
+    assert [row["epoch"] for row in result.history] == [1, 2]
+    assert {"task1_accuracy", "task2_loss"} <= set(result.history[-1])

@@ -16,7 +16,7 @@ from tlspec.validation import validate_file
 # quickstart_transfer.yaml reads the model quickstart_source.yaml trains: tested in test_quickstart.py.
 # Specs on ../shared/data are tested only where that data is present.
 NEEDS_SHARED_DATA = {"cats_dogs_mobilenet.yaml", "pos_treebank_rnn.yaml", "pos_treebank_best.yaml",
-                     "chunk_pos_multitask.yaml"}
+                     "chunk_pos_multitask.yaml", "seq2seq_two_decoders.yaml"}
 ALL_SPECS = sorted(p.name for p in SPECS.glob("*.yaml") if p.name != "quickstart_transfer.yaml"
                    and (SHARED_DATA.exists() or p.name not in NEEDS_SHARED_DATA))
 # Specs naming ImageNet weights that are not on this offline machine are built with random weights.
