@@ -67,6 +67,10 @@ def test_two_decoders_learn_their_own_targets(trained):
         # Teacher-forced next-token accuracy over real tokens (</s> included, padding excluded).
         assert test[head]["token_accuracy"] > 0.95, test[head]
         assert abs(test[head]["accuracy"] - test[head]["token_accuracy"]) < 1e-3  # Keras masks padding too
+        # Free-running greedy decoding of every held-out pair, compared with its target.
+        assert test[head]["generated"] == 30
+        assert test[head]["exact_match"] >= 0.85 and test[head]["token_error_rate"] <= 0.1, test[head]
+    assert "exact_match" not in result.metrics["train"]["upper"]  # decoding is measured on held-out splits
     run = json.loads((folder / "run" / "run.json").read_text())
     assert run["inputs"] == {"source": [None], "upper_input": [None], "reverse_input": [None]}
 
@@ -113,6 +117,14 @@ def test_bidirectional_encoder_starts_a_decoder_of_twice_its_units(write_spec, k
     assembly = assemble(validate_file(write_spec(spec)))
     assert assembly.model.get_layer("upper_lstm").units == 48
     assert tuple(assembly.model.get_layer("encoder_state_h").output.shape) == (None, 48)
+
+
+def test_edit_distance_and_references():
+    from tlspec.decoding import edit_distance, reference
+
+    assert edit_distance([1, 2, 3], [1, 3]) == 1 and edit_distance([], [4, 5]) == 2
+    assert edit_distance([5, 6, 7], [7, 6, 5]) == 2
+    assert reference([4, 5, 3, 0, 0], end=3) == [4, 5] and reference([4, 0, 0], end=3) == [4]
 
 
 def problem(write_spec, spec) -> str:

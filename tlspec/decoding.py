@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from tlspec.api import StepDecoder
+from tlspec.api import Head, StepDecoder
 from tlspec.graph import INPUTS
 
 
@@ -21,6 +21,11 @@ class Generator:
     head: str
     start_states: Any        # model: encoder-side inputs -> the states the decoder starts from
     decoder: StepDecoder
+
+
+def generates(heads) -> bool:
+    """Whether some head section's plugin generates sequences (implements ``step_decoder``)."""
+    return any(type(head.record.plugin).step_decoder is not Head.step_decoder for head in heads)
 
 
 def generators(assembly) -> dict[str, Generator]:
@@ -116,3 +121,49 @@ def generate(generator: Generator, inputs: dict, beam_width: int = 1) -> list[di
     found = greedy(generator, inputs) if beam_width <= 1 else beam(generator, inputs, beam_width)
     tokens = generator.decoder.tokens
     return [{"tokens": [tokens[i] for i in ids], "score": round(float(score), 4)} for ids, score in found]
+
+
+def edit_distance(a: list[int], b: list[int]) -> int:
+    """Levenshtein distance between two token sequences."""
+    previous = np.arange(len(b) + 1)
+    for i, token in enumerate(a, start=1):
+        current = np.empty_like(previous)
+        current[0] = i
+        for j in range(1, len(b) + 1):
+            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (token != b[j - 1]))
+        previous = current
+    return int(previous[-1])
+
+
+def reference(ids, end: int) -> list[int]:
+    """A target row without padding (0) and without the end token and what follows it."""
+    tokens = []
+    for token in np.asarray(ids).tolist():
+        if token == end or token == 0:
+            break
+        tokens.append(token)
+    return tokens
+
+
+def generation_metrics(found: dict[str, Generator], dataset) -> dict[str, dict]:
+    """Free-running (greedy) decoding against the targets: exact matches and token error rate.
+
+    Unlike teacher-forced accuracy, every step reads the model's own previous output, as in use.
+    """
+    errors = {name: 0 for name in found}
+    lengths = {name: 0 for name in found}
+    exact = {name: 0 for name in found}
+    count = 0
+    for inputs, labels in dataset:
+        for name, generator in found.items():
+            names = [t.name for t in generator.start_states.inputs]
+            batch = {key: np.asarray(inputs[key]) for key in names}
+            for (ids, _), truth in zip(greedy(generator, batch), np.asarray(labels[name])):
+                expected = reference(truth, generator.decoder.end)
+                errors[name] += edit_distance(ids, expected)
+                lengths[name] += len(expected)
+                exact[name] += ids == expected
+        count += len(next(iter(labels.values())))
+    return {name: {"exact_match": exact[name] / max(count, 1),
+                   "token_error_rate": errors[name] / max(lengths[name], 1),
+                   "generated": count} for name in found}

@@ -16,7 +16,8 @@ import yaml
 from tlspec.errors import TlspecError, one_of
 from tlspec.located_yaml import Locations
 from tlspec.rundir import MODEL, RUN, SPEC, RunDir
-from tlspec.api import Head, PlanError
+from tlspec.api import PlanError
+from tlspec.decoding import generates
 from tlspec.validation import ValidatedSpec, load_datasets, validate_data
 
 
@@ -82,11 +83,6 @@ def per_tag_report(truth: np.ndarray, predicted: np.ndarray, tags: list[str]) ->
     return report
 
 
-def generates(validated: ValidatedSpec) -> bool:
-    """Whether some head of the spec generates sequences (and so predicts by decoding)."""
-    return any(type(head.record.plugin).step_decoder is not Head.step_decoder for head in validated.heads)
-
-
 def predict_run(run_dir, items: list[str], beam_width: int = 1) -> list[dict]:
     run, info, validated = _load(run_dir)
     source = validated.data_source
@@ -94,7 +90,7 @@ def predict_run(run_dir, items: list[str], beam_width: int = 1) -> list[dict]:
         inputs = source.record.plugin.prediction_inputs(source.config, validated.data_context(), items)
     except PlanError as error:
         raise TlspecError(error.message) from None
-    if generates(validated):
+    if generates(validated.heads):
         return _predict_by_decoding(run, validated, items, inputs, beam_width)
     tokens = source.record.plugin.item_tokens(source.config, items)
     word_ids = inputs.get(getattr(source.config, "input", None))

@@ -18,6 +18,7 @@ import yaml
 from tlspec import __version__
 from tlspec.assemble import Assembly, apply_freeze, assemble
 from tlspec.compiling import compile_model
+from tlspec.decoding import generates, generation_metrics, generators
 from tlspec.errors import Location, Problem, SpecError, TlspecError
 from tlspec.rundir import CURVES, HISTORY, METRICS, MODEL, RUN, SPEC, STATE, RunDir
 from tlspec.sharing import distance, penalised, ties
@@ -124,6 +125,7 @@ def evaluate_splits(assembly: Assembly, datasets: dict, splits: list[str]) -> di
     targets = head_targets(assembly)
     names = [t.name for t in targets]
     per_token = [t.name for t in targets if len(assembly.built[t.name].output.shape) == 3 and t.integer_labels]
+    generators_found = generators(assembly) if generates(assembly.validated.heads) else {}
     metrics = {}
     for split in splits:
         if split in datasets:
@@ -131,6 +133,9 @@ def evaluate_splits(assembly: Assembly, datasets: dict, splits: list[str]) -> di
             metrics[split] = split_by_head(results, names)
             for head, values in token_metrics(assembly.model, datasets[split], per_token).items():
                 metrics[split][head].update(values)
+            if split != "train" and generators_found:
+                for head, values in generation_metrics(generators_found, datasets[split]).items():
+                    metrics[split][head].update(values)
     return metrics
 
 
