@@ -85,6 +85,18 @@ def test_predict_decodes_each_decoder_greedily_and_with_a_beam(trained):
         assert all(p["heads"]["upper"]["score"] <= 0 for p in predictions)
 
 
+def test_evaluate_reports_teacher_forced_and_free_running_results(trained):
+    from tlspec.evaluation import evaluate_run
+
+    folder, result = trained
+    test = evaluate_run(folder / "run", "test")["test"]
+    for head in ("upper", "reverse"):
+        assert test[head]["token_accuracy"] == pytest.approx(result.metrics["test"][head]["token_accuracy"])
+        assert test[head]["exact_match"] == pytest.approx(result.metrics["test"][head]["exact_match"])
+        assert "per_tag" not in test[head]
+    assert test["total_loss"] == pytest.approx(test["upper"]["loss"] + 0.5 * test["reverse"]["loss"], rel=1e-4)
+
+
 def test_predict_command_prints_the_generated_text(trained):
     folder, _ = trained
     result = subprocess.run([sys.executable, "-m", "tlspec.cli", "predict", str(folder / "run"), "sun bird"],

@@ -56,7 +56,9 @@ def evaluate_run(run_dir, split: str) -> dict:
     assembly.model.set_weights(load_model(run).get_weights())
     compile_model(assembly)
     metrics = evaluate_splits(assembly, datasets, [split])
-    token_heads = [h for h, values in metrics[split].items() if isinstance(values, dict) and "token_accuracy" in values]
+    # Per-tag reports for taggers; a decoder's "tags" are its whole vocabulary, so it gets none.
+    token_heads = [h for h, values in metrics[split].items()
+                   if isinstance(values, dict) and "token_accuracy" in values and "exact_match" not in values]
     for head, (truth, predicted) in token_predictions(assembly.model, datasets[split], token_heads).items():
         metrics[split][head]["per_tag"] = per_tag_report(truth, predicted, info["heads"][head]["classes"])
     return metrics

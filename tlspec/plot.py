@@ -40,10 +40,9 @@ def plot(assembly: Assembly, path: str | Path) -> Path:
             source = f"{INPUTS}.{ref.endpoint}" if ref.target == INPUTS else ref.target
             sources.append(source)
             edges.append((source, component.name, ref.endpoint if ref.target != INPUTS else None))
-        if not component.refs:
-            for name in assembly.built[component.name].inputs:
-                edges.append((f"{INPUTS}.{name}", component.name, None))
-                sources.append(f"{INPUTS}.{name}")
+        for name in assembly.built[component.name].inputs:  # inputs it creates, e.g. a decoder's
+            edges.append((f"{INPUTS}.{name}", component.name, None))
+            sources.append(f"{INPUTS}.{name}")
         depth[component.name] = 1 + max((depth.get(s, 0) for s in sources), default=0)
 
     levels: dict[int, list[str]] = {}
