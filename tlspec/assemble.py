@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tlspec.api import Built, LayerInfo, PlanError, TensorInfo, UnknownEndpoint
-from tlspec.graph import INPUTS, Component, Problems, check_groups, plugin_crash, report_unknown_endpoint, run_plan, select_frozen
+from tlspec.graph import (INPUTS, Component, Problems, check_groups, plugin_crash, report_unknown_endpoint, run_plan,
+                          select_frozen)
 from tlspec.validation import ValidatedSpec
 
 

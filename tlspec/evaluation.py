@@ -93,15 +93,21 @@ def predict_run(run_dir, items: list[str], beam_width: int = 1) -> list[dict]:
     except PlanError as error:
         raise TlspecError(error.message) from None
     if generates(validated.heads):
-        return _predict_by_decoding(run, validated, items, inputs, beam_width)
+        return _predict_by_decoding(run, info, validated, items, inputs, beam_width)
+    outputs = load_model(run).predict(inputs, verbose=0)
+    return _describe_outputs(info, validated, items, inputs, outputs)
+
+
+def _describe_outputs(info: dict, validated: ValidatedSpec, items: list[str], inputs: dict, outputs: dict):
+    """Per item and head: tags per token, a label with probabilities, or plain values."""
+    source = validated.data_source
     tokens = source.record.plugin.item_tokens(source.config, items)
     word_ids = inputs.get(getattr(source.config, "input", None))
-    model = load_model(run)
-    outputs = model.predict(inputs, verbose=0)
     results = []
     for index, item in enumerate(items):
         heads = {}
-        for head, meta in info["heads"].items():
+        for head in outputs:
+            meta = info["heads"][head]
             values = np.asarray(outputs[head][index])
             classes = meta.get("classes")
             if values.ndim == 2 and classes and tokens is not None and word_ids is not None:
@@ -124,21 +130,33 @@ def predict_run(run_dir, items: list[str], beam_width: int = 1) -> list[dict]:
     return results
 
 
-def _predict_by_decoding(run: RunDir, validated: ValidatedSpec, items: list[str], inputs: dict,
+def _predict_by_decoding(run: RunDir, info: dict, validated: ValidatedSpec, items: list[str], inputs: dict,
                          beam_width: int) -> list[dict]:
-    """Decoders generate from the encoder inputs alone; the graph is rebuilt and given the trained weights."""
+    """Decoders generate from the encoder inputs alone; the graph is rebuilt and given the trained weights.
+
+    Other heads (e.g. a classifier on the encoder) are computed from the same inputs.
+    """
+    import keras
+
     from tlspec.assemble import assemble
     from tlspec.decoding import generate, generators
 
     assembly = assemble(validated)
     assembly.model.set_weights(load_model(run).get_weights())
     found = generators(assembly)
+    results = [{"input": item, "heads": {}} for item in items]
     others = [head.name for head in assembly.graph.heads() if head.name not in found]
     if others:
-        raise TlspecError(f"heads {', '.join(others)} need the decoders' inputs; `tlspec predict` can only "
-                          f"generate ({', '.join(found)}) for this model")
+        given = {name: assembly.inputs[name] for name in inputs}
+        try:
+            model = keras.Model(given, {name: assembly.built[name].output for name in others})
+        except ValueError:
+            raise TlspecError(f"head(s) {', '.join(others)} read the decoders' inputs, so `tlspec predict` cannot "
+                              "compute them from the source alone") from None
+        described = _describe_outputs(info, validated, items, inputs, model.predict(inputs, verbose=0))
+        for result, item in zip(results, described):
+            result["heads"].update(item["heads"])
     source = validated.data_source
-    results = [{"input": item, "heads": {}} for item in items]
     for name, generator in found.items():
         for result, generated in zip(results, generate(generator, inputs, beam_width)):
             text = source.record.plugin.join_tokens(source.config, name, generated["tokens"])
