@@ -7,6 +7,7 @@ import sys
 import pytest
 
 from conftest import SHARED_DATA, SPECS
+from tlspec.decoding import edit_distance
 
 PAIRS = SHARED_DATA / "text" / "fra.txt"
 pytestmark = [pytest.mark.acceptance, pytest.mark.slow,
@@ -31,9 +32,10 @@ def test_two_decoders_train_on_fra_and_predict_translates(tmp_path):
     assert french["generated"] == english["generated"] == 1806
     assert french["token_accuracy"] >= 0.65
     assert english["token_accuracy"] >= 0.85  # copying the input is the easier task
-    predicted = json.loads(tlspec("predict", str(tmp_path / "run"), "Go.", "I am sick.", "--json"))
-    assert [p["input"] for p in predicted] == ["Go.", "I am sick."]
+    predicted = json.loads(tlspec("predict", str(tmp_path / "run"), "Thank you.", "I love you.", "--json"))
+    assert [p["input"] for p in predicted] == ["Thank you.", "I love you."]
     for item in predicted:
         french_text = item["heads"]["french"]["text"]
         assert french_text and len(french_text) < 60 and "</s>" not in french_text
-    assert predicted[0]["heads"]["english"]["text"] == "Go."
+        english_text = item["heads"]["english"]["text"]
+        assert edit_distance(list(english_text), list(item["input"])) <= 3, english_text
