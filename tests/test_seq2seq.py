@@ -121,6 +121,33 @@ def test_step_models_share_the_trained_layers(trained, keras):
     assert len(found["upper"].start_states.outputs) == 2
 
 
+def test_step_by_step_decoding_matches_the_trained_graph(trained, keras):
+    """Greedy tokens fed back as teacher-forcing input make the full model predict the same tokens."""
+    from tlspec.assemble import assemble
+    from tlspec.decoding import generators, greedy
+    from tlspec.evaluation import load_model
+    from tlspec.rundir import RunDir
+
+    folder, _ = trained
+    assembly = assemble(validate_file(folder / "spec.yaml"))
+    assembly.model.set_weights(load_model(RunDir.existing(folder / "run")).get_weights())
+    found = generators(assembly)
+    source = np.array([[5, 6, 0, 0], [7, 0, 0, 0], [6, 5, 7, 5]], dtype=np.int32)  # any word ids
+    decoded = {name: [ids for ids, _ in greedy(generator, {"source": source})] for name, generator in found.items()}
+    width = 1 + max(len(ids) for all_ids in decoded.values() for ids in all_ids)
+    feed = {"source": source}
+    for name, generator in found.items():
+        rows = np.zeros((len(source), width), dtype=np.int32)
+        for row, ids in enumerate(decoded[name]):
+            rows[row, :len(ids) + 1] = [generator.decoder.start, *ids]
+        feed[f"{name}_input"] = rows
+    outputs = assembly.model(feed, training=False)
+    for name, generator in found.items():
+        predicted = np.asarray(outputs[name]).argmax(axis=-1)
+        for row, ids in enumerate(decoded[name]):
+            assert predicted[row, :len(ids) + 1].tolist() == [*ids, generator.decoder.end]
+
+
 def test_bidirectional_encoder_starts_a_decoder_of_twice_its_units(write_spec, keras):
     from tlspec.assemble import assemble
 
