@@ -28,9 +28,9 @@ def test_builtins_come_from_the_tlspec_distribution_through_entry_points():
     assert registry.failures == []
     assert set(registry.names("backbone")) == {"keras_app", "keras_file", "mlp", "word_embedding", "rnn", "char_cnn",
                                                "small_cnn"}
-    assert registry.names("head") == ["classifier", "regression", "token_classifier"]
-    assert registry.names("data") == ["arrays", "image_folder", "inline", "nltk_tagged", "synthetic_shapes",
-                                      "text_classes"]
+    assert registry.names("head") == ["classifier", "regression", "sequence_decoder", "token_classifier"]
+    assert registry.names("data") == ["arrays", "image_folder", "inline", "nltk_tagged", "parallel_text",
+                                      "synthetic_shapes", "text_classes"]
     assert registry.names("freeze") == ["all", "fraction", "none", "pattern", "train_last", "until"]
     record = registry.get("backbone", "keras_app")
     assert (record.origin.distribution, record.origin.entry_point) == ("tlspec", "keras_app")
