@@ -43,6 +43,10 @@ def parser() -> argparse.ArgumentParser:
     train.add_argument("--resume", action="store_true",
                        help="continue an interrupted run (--out DIR, or the latest run of this spec)")
     train.add_argument("--quiet", action="store_true", help="one line per epoch instead of progress bars")
+    cluster = train.add_argument_group("multi-worker training (every worker runs the same command)")
+    cluster.add_argument("--workers", metavar="HOST:PORT,...",
+                         help="all workers' addresses, the chief first (instead of TF_CONFIG or distribute.workers)")
+    cluster.add_argument("--worker-index", type=int, metavar="N", help="which of the workers this process is")
     train.set_defaults(run=cmd_train)
 
     evaluate = commands.add_parser("evaluate", help="evaluate a trained run on a data split")
@@ -110,11 +114,23 @@ def cmd_train(args) -> int:
     from tlspec.validation import validate_file
 
     validated = validate_file(args.spec, args.overrides)
+    from tlspec.cluster import resolve
+    from tlspec.distribute import start
+
+    options = validated.spec.distribute
+    kind, cluster, notes = resolve(options.strategy, options.workers, args.workers, args.worker_index, os.environ)
+    for note in notes:
+        print(f"note: {note}")
+    distribution = start(kind, options, cluster)  # before TensorFlow computes anything
     from tlspec.training import train
 
     progress_bars = sys.stdout.isatty() and not args.quiet
-    result = train(validated, out=args.out, resume=args.resume, verbose=1 if progress_bars else 2)
-    print(f"run directory: {result.run.path}  ({result.seconds:.1f} s)")
+    result = train(validated, out=args.out, resume=args.resume, verbose=1 if progress_bars else 2,
+                   distribution=distribution)
+    if distribution.is_chief:
+        print(f"run directory: {result.run.path}  ({result.seconds:.1f} s)")
+    else:
+        print(f"worker finished ({result.seconds:.1f} s); the chief wrote the run directory")
     _print_metrics(result.metrics)
     return EXIT_OK
 

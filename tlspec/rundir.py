@@ -11,6 +11,8 @@ import csv
 import io
 import json
 import os
+import shutil
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -27,8 +29,9 @@ STATE = "state"
 
 
 class RunDir:
-    def __init__(self, path: str | Path):
+    def __init__(self, path: str | Path, scratch_root: Path | None = None):
         self.path = Path(path)
+        self.scratch_root = scratch_root  # set for temporary run directories, removed by remove()
 
     @classmethod
     def new(cls, name: str, out: str | Path | None) -> "RunDir":
@@ -54,6 +57,24 @@ class RunDir:
         if not candidates:
             raise TlspecError(f"no earlier run of '{name}' under {root}/ to resume; pass --out DIR")
         return cls(candidates[-1].parent)
+
+    @classmethod
+    def scratch(cls, prefix: str) -> "RunDir":
+        """A private temporary run directory (a worker that is not the chief writes here)."""
+        path = Path(tempfile.mkdtemp(prefix=prefix))
+        (path / STATE).mkdir()
+        return cls(path, scratch_root=path)
+
+    def scratch_copy(self, prefix: str) -> "RunDir":
+        """A temporary copy of this run directory (to resume from without writing to it)."""
+        root = Path(tempfile.mkdtemp(prefix=prefix))
+        shutil.copytree(self.path, root / self.path.name)
+        return RunDir(root / self.path.name, scratch_root=root)
+
+    def remove(self) -> None:
+        if self.scratch_root is None:
+            raise TlspecError(f"refusing to delete {self.path}: not a scratch run directory")
+        shutil.rmtree(self.scratch_root, ignore_errors=True)
 
     def file(self, name: str) -> Path:
         return self.path / name

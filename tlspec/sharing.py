@@ -117,6 +117,7 @@ def penalised(model, tied: list[Tie]):
         return model
     import keras
     from keras import ops
+    from keras.src.losses.loss import scale_loss_for_distribution
 
     class SoftSharing(keras.Model):
         def __init__(self, inner, tied):
@@ -139,7 +140,8 @@ def penalised(model, tied: list[Tie]):
                 penalty = tie.weight * squared
                 distance_tracker.update_state(squared)
                 penalty_tracker.update_state(penalty)
-                loss = loss + ops.cast(penalty, loss.dtype)
+                # Keras divides each replica's loss by the replica count before summing gradients; so must we.
+                loss = loss + ops.cast(scale_loss_for_distribution(penalty), loss.dtype)
             return loss
 
     return SoftSharing(model, tied)

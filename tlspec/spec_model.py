@@ -144,6 +144,48 @@ class SharingSpec(Strict):
     weight: float = Field(ge=0, description="Factor of the penalty in the training loss (0: untied towers).")
 
 
+HOST_PORT = r"^[A-Za-z0-9_.\-\[\]:]+:[0-9]{1,5}$"
+
+
+def _verb(keys: list[str]) -> str:
+    return "applies" if len(keys) == 1 else "apply"
+
+
+class DistributeSpec(Strict):
+    """Data-parallel training on tf.distribute; ``train.batch_size`` is the global batch."""
+
+    strategy: Literal["none", "mirrored", "multi_worker"] = Field(
+        "none", description="none: one device; mirrored: several devices of this process; "
+                            "multi_worker: several processes or hosts (MultiWorkerMirroredStrategy).")
+    devices: list[str] | None = Field(
+        None, min_length=1, description="mirrored: device names, e.g. ['/gpu:0', '/gpu:1'] (default: all GPUs, "
+                                        "or the CPU when there is none).")
+    cpu_devices: int | None = Field(
+        None, ge=2, description="mirrored: split the CPU into this many logical devices (CPU-only hosts, tests).")
+    workers: list[Annotated[str, StringConstraints(pattern=HOST_PORT)]] | None = Field(
+        None, min_length=1, description="multi_worker: 'host:port' of every worker, the chief first (or give "
+                                        "--workers, or set TF_CONFIG); each process passes --worker-index.")
+    communication: Literal["auto", "ring", "nccl"] = Field(
+        "auto", description="multi_worker: collective implementation (nccl needs GPUs).")
+    startup_timeout: float = Field(
+        600, gt=0, description="multi_worker: seconds a worker waits for all the others to start before it "
+                               "gives up and names the missing ones.")
+
+    @model_validator(mode="after")
+    def _options_match_strategy(self):
+        mirrored_only = [key for key in ("devices", "cpu_devices") if getattr(self, key) is not None]
+        worker_only = [key for key in ("workers", "communication", "startup_timeout") if key in self.model_fields_set]
+        if self.strategy != "mirrored" and mirrored_only:
+            raise ValueError(f"{' and '.join(mirrored_only)} {_verb(mirrored_only)} to strategy: mirrored, "
+                             f"not to strategy: {self.strategy}")
+        if self.strategy != "multi_worker" and worker_only:
+            raise ValueError(f"{' and '.join(worker_only)} {_verb(worker_only)} to strategy: multi_worker, "
+                             f"not to strategy: {self.strategy}")
+        if self.devices is not None and self.cpu_devices is not None:
+            raise ValueError("give devices or cpu_devices, not both")
+        return self
+
+
 class Spec(Strict):
     """A tlspec spec (after ``extends`` and ``--set`` are applied)."""
 
@@ -164,8 +206,15 @@ class Spec(Strict):
     train: TrainSpec = Field(default_factory=TrainSpec)
     sharing: list[SharingSpec] = Field(default_factory=list,
                                        description="Soft parameter sharing groups (penalties added to the loss).")
+    distribute: DistributeSpec = Field(default_factory=DistributeSpec,
+                                       description="Data-parallel training on several devices or workers.")
 
     @field_validator("freeze", mode="before")
     @classmethod
     def _freeze_shorthand(cls, value: Any) -> Any:
         return {"plugin": value} if isinstance(value, str) else value
+
+    @field_validator("distribute", mode="before")
+    @classmethod
+    def _strategy_shorthand(cls, value: Any) -> Any:
+        return {"strategy": value} if isinstance(value, str) else value

@@ -19,11 +19,12 @@ from tlspec import __version__
 from tlspec.assemble import Assembly, apply_freeze, assemble
 from tlspec.compiling import compile_model
 from tlspec.decoding import generates, generation_metrics, generators
+from tlspec.distribute import Distribution, weights_digest
 from tlspec.errors import Location, Problem, SpecError, TlspecError
 from tlspec.rundir import CURVES, HISTORY, METRICS, MODEL, RUN, SPEC, STATE, RunDir
 from tlspec.sharing import distance, penalised, ties
 from tlspec.targets import class_weight_tables, head_targets, prepare
-from tlspec.validation import ValidatedSpec, load_datasets
+from tlspec.validation import MULTI_WORKER_SEED, ValidatedSpec, load_datasets
 
 
 @dataclass
@@ -121,7 +122,7 @@ def split_by_head(results: dict, heads: list[str]) -> dict:
     return per_head
 
 
-def evaluate_splits(assembly: Assembly, datasets: dict, splits: list[str]) -> dict:
+def evaluate_splits(assembly: Assembly, datasets: dict, splits: list[str], shard=lambda dataset: dataset) -> dict:
     targets = head_targets(assembly)
     names = [t.name for t in targets]
     per_token = [t.name for t in targets if len(assembly.built[t.name].output.shape) == 3 and t.integer_labels]
@@ -129,7 +130,8 @@ def evaluate_splits(assembly: Assembly, datasets: dict, splits: list[str]) -> di
     metrics = {}
     for split in splits:
         if split in datasets:
-            results = assembly.model.evaluate(prepare(datasets[split], targets, {}), return_dict=True, verbose=0)
+            results = assembly.model.evaluate(shard(prepare(datasets[split], targets, {})), return_dict=True,
+                                              verbose=0)
             metrics[split] = split_by_head(results, names)
             for head, values in token_metrics(assembly.model, datasets[split], per_token).items():
                 metrics[split][head].update(values)
@@ -164,12 +166,40 @@ def token_metrics(model, dataset, heads: list[str]) -> dict[str, dict]:
     return result
 
 
-def train(validated: ValidatedSpec, out=None, resume: bool = False, verbose: int | str = "auto") -> TrainResult:
+def train(validated: ValidatedSpec, out=None, resume: bool = False, verbose: int | str = "auto",
+          distribution: Distribution | None = None) -> TrainResult:
+    """Train under ``distribution`` (default: one device); on a multi-worker cluster every worker
+    runs this, and only the chief keeps its run directory."""
     require_data(validated)
+    distribution = distribution or Distribution("none")
+    distribution.check_batch(validated.spec.train.batch_size)
+    if distribution.kind == "multi_worker" and validated.spec.seed is None:
+        raise TlspecError(MULTI_WORKER_SEED)
+    scratch = f"tlspec-{validated.spec.name}-worker{distribution.cluster.rank}-" if distribution.cluster else ""
+    if distribution.is_chief:
+        run, state, history = _open_run(validated, out, resume)
+    elif resume:  # every worker resumes from the chief's run directory (a shared file system)
+        shared, state, history = _open_run(validated, out, resume)
+        run = shared.scratch_copy(scratch)
+    else:  # the others write identical files to a scratch directory that goes at the end
+        run, state, history = RunDir.scratch(scratch), {}, []
+    try:
+        with distribution.scope():
+            return _train(validated, run, state, history, resume, verbose, distribution)
+    finally:
+        if not distribution.is_chief:
+            run.remove()
+
+
+def _train(validated: ValidatedSpec, run: RunDir, state: dict, history: list[dict], resume: bool,
+           verbose, distribution: Distribution) -> TrainResult:
     started = time.perf_counter()
-    run, state, history = _open_run(validated, out, resume)
+    if distribution.kind != "none":
+        print(distribution.describe(validated.spec.train.batch_size))
     assembly = assemble(validated)
     info = run.read_json(RUN) if resume else run_info(validated, assembly)
+    if distribution.kind != "none":
+        info["distribute"] = distribution.info(validated.spec.train.batch_size)
     if not resume:
         run.write_text(SPEC, yaml.safe_dump(validated.data, sort_keys=False))
         run.write_json(RUN, info)
@@ -221,8 +251,8 @@ def train(validated: ValidatedSpec, out=None, resume: bool = False, verbose: int
         phase_started, before = time.perf_counter(), epoch
         print(f"phase {name}: epochs {epoch + 1}-{end}, "
               f"{'training heads on cached features' if cached else 'training end to end'} ({reason})")
-        _fit(fit_model, prepare(phase_data["train"], targets, tables),
-             prepare(phase_data["validation"], targets, {}) if "validation" in phase_data else None,
+        _fit(fit_model, distribution.shard(prepare(phase_data["train"], targets, tables)),
+             distribution.shard(prepare(phase_data["validation"], targets, {})) if "validation" in phase_data else None,
              initial_epoch=epoch, epochs=end, callbacks=_callbacks(validated, run, recorder), verbose=verbose)
         epoch = len(history)
         phases_run.append({"name": name, "epochs": epoch - before,
@@ -236,12 +266,16 @@ def train(validated: ValidatedSpec, out=None, resume: bool = False, verbose: int
             warnings.simplefilter("ignore", UserWarning)
             assembly.model.load_weights(run.file(MODEL))
     compile_model(assembly)
-    metrics = evaluate_splits(assembly, datasets, ["train", "validation", "test"])
+    metrics = evaluate_splits(assembly, datasets, ["train", "validation", "test"], shard=distribution.shard)
     run.write_json(METRICS, metrics)
     from tlspec.curves import plot_history
 
     plot_history(history, run.file(CURVES), validated.spec.name)
     seconds = time.perf_counter() - started
+    if distribution.kind != "none":
+        digest = weights_digest(assembly.model)
+        info["distribute"]["weights_sha256"] = digest
+        print(f"weights sha256 {digest} (every worker and replica prints the same)")
     if tied:
         info["sharing"] = {tie.name: {"weight": tie.weight, "distance": distance(tie)} for tie in tied}
     info.update({"status": "finished", "finished": time.strftime("%Y-%m-%dT%H:%M:%S"),

@@ -12,14 +12,19 @@ from typing import Any
 from pydantic import ValidationError
 
 from tlspec.api import DataContext, DataDescription, PlanError
+from tlspec.cluster import check_addresses
 from tlspec.compose import load_spec_tree
-from tlspec.errors import Problem, SpecError, did_you_mean, format_path, one_of
+from tlspec.errors import Problem, SpecError, TlspecError, did_you_mean, format_path, one_of
 from tlspec.graph import Graph, Problems, Section, build_graph, plugin_crash, select_frozen
 from tlspec.located_yaml import Locations, flatten
 from tlspec.plugins import Registry, UnknownPlugin, default_registry
 from tlspec.pydantic_errors import problems_from
 from tlspec.sharing import check_groups as check_sharing
 from tlspec.spec_model import Spec
+
+
+MULTI_WORKER_SEED = ("multi-worker training needs the spec's 'seed': every worker shuffles the data with it "
+                     "and keeps its own share of each batch (add e.g. 'seed: 0')")
 
 
 @dataclass
@@ -194,6 +199,20 @@ def check_head_references(spec: Spec, heads: list[Section], problems: Problems) 
                               f"logged: {one_of(known, limit=12)}")
 
 
+def check_distribute(spec: Spec, problems: Problems) -> None:
+    """Multi-worker needs a seed (shared shuffling) and distinct worker addresses."""
+    options = spec.distribute
+    if options.strategy != "multi_worker":
+        return
+    if spec.seed is None:
+        problems.at_value(("distribute", "strategy"), MULTI_WORKER_SEED)
+    if options.workers:
+        try:
+            check_addresses(options.workers, "distribute.workers")
+        except TlspecError as error:
+            problems.at_value(("distribute", "workers"), str(error).removeprefix("distribute.workers: "))
+
+
 def _shape(shape) -> str:
     return "(" + ", ".join("None" if d is None else str(d) for d in shape) + ("," if len(shape) == 1 else "") + ")"
 
@@ -238,6 +257,7 @@ def validate_data(data: Any, locations: Locations, source: Path,
             select_frozen(graph, section, checks)
     check_sharing(spec, graph, checks)
     check_head_references(spec, heads, checks)
+    check_distribute(spec, checks)
     if description is not None:
         check_data_inputs(graph, description, data_source, checks)
         check_monitors(spec, description, checks)

@@ -1,0 +1,52 @@
+"""One worker of a two-worker Keras run without tlspec's engine; used by tests/test_distribute.py.
+
+    python tests/multi_worker_toy.py INDEX PORT0,PORT1 fixed|unpatched|single EXAMPLES
+
+Prints one JSON line: the history and a digest of the final weights. 'single'
+trains the same model in one process without a strategy (the reference).
+"""
+
+import hashlib
+import json
+import os
+import sys
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+def main(index: int, ports: list[str], mode: str, examples: int) -> None:
+    if mode != "single":
+        os.environ["TF_CONFIG"] = json.dumps({"cluster": {"worker": [f"127.0.0.1:{p}" for p in ports]},
+                                              "task": {"type": "worker", "index": index}})
+    import keras
+    import numpy as np
+    import tensorflow as tf
+
+    if mode == "fixed":
+        from tlspec import keras_multi_worker
+
+        keras_multi_worker.install()
+    strategy = tf.distribute.MultiWorkerMirroredStrategy() if mode != "single" else tf.distribute.get_strategy()
+    rng = np.random.RandomState(0)
+    x = rng.rand(examples, 8).astype("float32")
+    y = (x.sum(axis=1) > 4).astype("int32")
+    data = tf.data.Dataset.from_tensor_slices((x, y)).batch(32)
+    if mode != "single":
+        options = tf.data.Options()
+        options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+        data = data.with_options(options)
+    with strategy.scope():
+        keras.utils.set_random_seed(1)
+        inputs = keras.Input((8,))
+        outputs = keras.layers.Dense(2, activation="softmax")(keras.layers.Dense(16, activation="relu")(inputs))
+        model = keras.Model(inputs, outputs)
+        model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
+    history = model.fit(data, epochs=3, verbose=0, validation_data=data).history
+    evaluation = model.evaluate(data, return_dict=True, verbose=0)
+    digest = hashlib.sha256(b"".join(np.ascontiguousarray(w).tobytes() for w in model.get_weights())).hexdigest()
+    weights = [w.tolist() for w in model.get_weights()]
+    print(json.dumps({"history": history, "evaluation": evaluation, "digest": digest, "weights": weights}))
+
+
+if __name__ == "__main__":
+    main(int(sys.argv[1]), sys.argv[2].split(","), sys.argv[3], int(sys.argv[4]))

@@ -1,0 +1,265 @@
+"""Data-parallel training: the cluster description, the spec section, and real multi-process runs."""
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from conftest import REPO, SPECS
+from tlspec.cluster import Cluster, from_tf_config, resolve
+from tlspec.errors import SpecError, TlspecError
+from tlspec.validation import validate_file
+
+TLSPEC = [sys.executable, "-m", "tlspec.cli"]
+TOY = str(REPO / "tests" / "multi_worker_toy.py")
+SMALL = ["--set", "train.epochs=2", "--set", "data.train=40", "--set", "data.validation=10",
+         "--set", "data.test=10", "--quiet"]
+
+
+# --- which worker this process is -------------------------------------------------------------
+
+def test_workers_from_the_command_line_make_the_run_multi_worker():
+    kind, cluster, notes = resolve("none", None, "10.0.0.1:2222, 10.0.0.2:2222", 1, {})
+    assert kind == "multi_worker" and notes == []
+    assert cluster.addresses == ["10.0.0.1:2222", "10.0.0.2:2222"]
+    assert (cluster.rank, cluster.is_chief, cluster.size) == (1, False, 2)
+    assert json.loads(cluster.tf_config()) == {"cluster": {"worker": ["10.0.0.1:2222", "10.0.0.2:2222"]},
+                                                "task": {"type": "worker", "index": 1}}
+
+
+def test_tf_config_with_a_chief():
+    config = {"cluster": {"chief": ["a:1"], "worker": ["b:1", "c:1"]}, "task": {"type": "worker", "index": 0}}
+    kind, cluster, _ = resolve("multi_worker", None, None, None, {"TF_CONFIG": json.dumps(config)})
+    assert kind == "multi_worker"
+    assert cluster.addresses == ["a:1", "b:1", "c:1"]
+    assert (cluster.rank, cluster.is_chief) == (1, False)
+    assert from_tf_config(json.dumps({**config, "task": {"type": "chief", "index": 0}})).is_chief
+
+
+def test_spec_workers_need_the_index():
+    with pytest.raises(TlspecError, match=r"workers come from distribute.workers; pass --worker-index N"):
+        resolve("multi_worker", ["a:1", "b:1"], None, None, {})
+    _, cluster, _ = resolve("multi_worker", ["a:1", "b:1"], None, 0, {})
+    assert cluster == Cluster({"worker": ("a:1", "b:1")}, "worker", 0, "distribute.workers")
+
+
+def test_tf_config_is_ignored_with_a_note_when_the_spec_trains_alone():
+    kind, cluster, notes = resolve("none", None, None, None, {"TF_CONFIG": "{}"})
+    assert (kind, cluster) == ("none", None)
+    assert notes == ["TF_CONFIG is set but distribute.strategy is none; this process trains alone "
+                     "(use strategy: multi_worker or --workers)"]
+
+
+@pytest.mark.parametrize("strategy, spec_workers, workers, index, environ, message", [
+    ("none", None, "a:1,b", 0, {}, "--workers: 'b' is not host:port (e.g. 10.0.0.5:12345)"),
+    ("none", None, "a:1,a:1", 0, {}, "--workers: 'a:1' appear more than once; every worker needs its own port"),
+    ("none", None, "a:1,b:1", 2, {}, "--worker-index 2 is outside the 2 workers of --workers (0..1)"),
+    ("none", None, "a:1,b:1", None, {}, "the workers come from --workers; pass --worker-index N"),
+    ("none", None, None, 0, {}, "--worker-index needs --workers"),
+    ("mirrored", None, "a:1,b:1", 0, {}, "the spec's distribute.strategy is mirrored; use strategy: multi_worker"),
+    ("multi_worker", None, None, None, {}, "multi-worker training needs the cluster: pass --workers"),
+    ("multi_worker", None, None, None, {"TF_CONFIG": "{oops"}, "TF_CONFIG is not JSON (Expecting property name"),
+    ("multi_worker", None, None, None, {"TF_CONFIG": '{"cluster": {"ps": ["a:1"], "worker": ["b:1"]}, '
+                                                     '"task": {"type": "worker", "index": 0}}'},
+     "which has 'chief' and 'worker' tasks only; the cluster also has 'ps'"),
+    ("multi_worker", None, None, None, {"TF_CONFIG": '{"cluster": {"worker": ["b:1"]}, '
+                                                     '"task": {"type": "worker", "index": 3}}'},
+     "TF_CONFIG: task index 3 is outside cluster.worker (0..0)"),
+    ("multi_worker", None, None, 1, {"TF_CONFIG": '{"cluster": {"worker": ["b:1"]}, "task": {"type": "worker"}}'},
+     "TF_CONFIG already names this process's task; drop --worker-index"),
+])
+def test_cluster_mistakes_are_explained(strategy, spec_workers, workers, index, environ, message):
+    with pytest.raises(TlspecError) as caught:
+        resolve(strategy, spec_workers, workers, index, environ)
+    assert message in str(caught.value)
+
+
+# --- the spec section ---------------------------------------------------------------------------
+
+SHAPES = """
+tlspec: 1
+name: t
+{seed}
+backbone: {{plugin: mlp, input_shape: [4], units: [8]}}
+heads: [{{name: y, plugin: classifier, classes: 2}}]
+distribute:
+{distribute}
+"""
+
+
+def spec_problems(write_spec, distribute, seed="seed: 0"):
+    path = write_spec(SHAPES.format(seed=seed, distribute=distribute))
+    with pytest.raises(SpecError) as caught:
+        validate_file(path)
+    return [str(problem) for problem in caught.value.problems]
+
+
+def test_multi_worker_needs_a_seed(write_spec):
+    assert spec_problems(write_spec, "  strategy: multi_worker", seed="") == [
+        "spec.yaml:7:13: distribute.strategy: multi-worker training needs the spec's 'seed': every worker "
+        "shuffles the data with it and keeps its own share of each batch (add e.g. 'seed: 0')"]
+
+
+def test_options_of_another_strategy_are_refused(write_spec):
+    assert spec_problems(write_spec, "  strategy: multi_worker\n  cpu_devices: 2") == [
+        "spec.yaml:7:3: distribute: cpu_devices applies to strategy: mirrored, not to strategy: multi_worker"]
+    assert spec_problems(write_spec, "  strategy: mirrored\n  workers: [a:1]") == [
+        "spec.yaml:7:3: distribute: workers applies to strategy: multi_worker, not to strategy: mirrored"]
+
+
+def test_strategy_typo_and_bad_worker_address(write_spec):
+    [typo] = spec_problems(write_spec, "  strategy: multiworker")
+    assert typo.startswith("spec.yaml:7:13: distribute.strategy:") and "'multi_worker'" in typo
+    [address] = spec_problems(write_spec, "  strategy: multi_worker\n  workers: ['a:1', 'a:1']")
+    assert address == ("spec.yaml:8:12: distribute.workers: 'a:1' appear more than once; "
+                       "every worker needs its own port")
+
+
+def test_shorthand_and_defaults(write_spec):
+    validated = validate_file(write_spec(SHAPES.format(seed="seed: 1", distribute="  multi_worker")
+                                         .replace("distribute:\n  multi_worker", "distribute: multi_worker")))
+    options = validated.spec.distribute
+    assert (options.strategy, options.communication, options.startup_timeout) == ("multi_worker", "auto", 600)
+
+
+# --- real processes -----------------------------------------------------------------------------
+
+def free_ports(count: int) -> list[int]:
+    sockets = [socket.socket() for _ in range(count)]
+    for s in sockets:
+        s.bind(("127.0.0.1", 0))
+    ports = [s.getsockname()[1] for s in sockets]
+    for s in sockets:
+        s.close()
+    return ports
+
+
+def run_together(commands: list[list[str]], cwd, env=None, timeout: float = 400) -> list[subprocess.CompletedProcess]:
+    """Start every command at once; wait for all (killing all on timeout); return their results."""
+    processes = [subprocess.Popen(c, cwd=cwd, env=env or os.environ.copy(), stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE, text=True) for c in commands]
+    deadline, results = time.monotonic() + timeout, []
+    try:
+        for process, command in zip(processes, commands):
+            out, err = process.communicate(timeout=max(1.0, deadline - time.monotonic()))
+            results.append(subprocess.CompletedProcess(command, process.returncode, out, err))
+    except subprocess.TimeoutExpired:
+        for process in processes:
+            process.kill()
+        outputs = [p.communicate() for p in processes]
+        pytest.fail("workers did not finish in time:\n" + "\n---\n".join(o + e for o, e in outputs))
+    return results
+
+
+def toy(mode: str, examples: int, tmp_path) -> list[dict | subprocess.CompletedProcess]:
+    if mode == "single":
+        [result] = run_together([[sys.executable, TOY, "0", "0", "single", str(examples)]], tmp_path)
+        assert result.returncode == 0, result.stderr
+        return [json.loads(result.stdout.splitlines()[-1])]
+    ports = ",".join(map(str, free_ports(2)))
+    results = run_together([[sys.executable, TOY, str(i), ports, mode, str(examples)] for i in (0, 1)], tmp_path)
+    if mode == "unpatched":
+        return results
+    for result in results:
+        assert result.returncode == 0, result.stderr[-3000:]
+    return [json.loads(result.stdout.splitlines()[-1]) for result in results]
+
+
+def test_two_workers_train_exactly_like_one_process(tmp_path):
+    """With the fix, Keras' own fit/evaluate on two workers equals one process with the same global batch."""
+    first, second = toy("fixed", 256, tmp_path)
+    [single] = toy("single", 256, tmp_path)
+    assert first["digest"] == second["digest"]  # bit-identical weights on both workers
+    assert first["history"] == second["history"]
+    for ours, reference in zip(first["weights"], single["weights"]):
+        np.testing.assert_allclose(ours, reference, rtol=1e-5, atol=1e-6)
+    for key, values in single["history"].items():
+        np.testing.assert_allclose(first["history"][key], values, rtol=1e-5)
+    assert first["evaluation"]["accuracy"] == pytest.approx(single["evaluation"]["accuracy"])
+
+
+def test_a_last_batch_smaller_than_the_workers_is_trained(tmp_path):
+    # 257 examples in batches of 32: the last global batch has one example, so one worker gets none.
+    first, second = toy("fixed", 257, tmp_path)
+    [single] = toy("single", 257, tmp_path)
+    assert first["digest"] == second["digest"]
+    # Keras averages each replica's mean loss: the lone example weighs half what it does in one process.
+    for ours, reference in zip(first["weights"], single["weights"]):
+        np.testing.assert_allclose(ours, reference, atol=1e-2)
+
+
+@pytest.mark.slow
+def test_unpatched_keras_still_fails(tmp_path):
+    """When this fails, Keras fixed model.fit under MultiWorkerMirroredStrategy: drop keras_multi_worker.py."""
+    results = toy("unpatched", 256, tmp_path)
+    assert all(result.returncode != 0 for result in results)
+    assert any("PerReplica" in result.stderr for result in results)
+
+
+def digest_of(path) -> str:
+    import keras
+
+    from tlspec.distribute import weights_digest
+
+    return weights_digest(keras.saving.load_model(path, compile=False))
+
+
+def printed_digest(output: str) -> str:
+    [line] = [line for line in output.splitlines() if line.startswith("weights sha256 ")]
+    return line.split()[2]
+
+
+def test_two_tlspec_workers_end_identical_and_the_chief_saves_the_model(tmp_path):
+    ports = free_ports(2)
+    workers = ",".join(f"127.0.0.1:{port}" for port in ports)
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    env = {**os.environ, "TMPDIR": str(scratch)}
+    commands = [TLSPEC + ["train", str(SPECS / "shapes_multi_worker.yaml"), *SMALL, "--out", "run",
+                          "--workers", workers, "--worker-index", str(index)] for index in (0, 1)]
+    chief, other = run_together(commands, tmp_path, env)
+    assert chief.returncode == 0, chief.stderr[-3000:]
+    assert other.returncode == 0, other.stderr[-3000:]
+
+    assert "distribute: multi_worker over 2 replicas (2 workers, this is task worker:0 (127.0.0.1:" in chief.stdout
+    assert "global batch 64, 32 per replica" in chief.stdout
+    assert "run directory: run" in chief.stdout
+    assert "the chief wrote the run directory" in other.stdout
+    digest = printed_digest(chief.stdout)
+    assert printed_digest(other.stdout) == digest
+    assert digest_of(tmp_path / "run" / "model.keras") == digest
+    info = json.loads((tmp_path / "run" / "run.json").read_text())
+    assert info["distribute"] == {"strategy": "multi_worker", "replicas": 2, "global_batch_size": 64,
+                                  "workers": workers.split(","), "weights_sha256": digest}
+    assert info["epochs"] == 2 and info["status"] == "finished"
+    assert list(scratch.iterdir()) == []  # the other worker's scratch run directory is gone
+    metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert set(metrics) == {"train", "validation", "test"}
+
+    # Mirrored over two logical CPUs in one process: the same spec, the same two replicas, the same weights.
+    mirrored = subprocess.run(TLSPEC + ["train", str(SPECS / "shapes_mirrored.yaml"), *SMALL, "--out", "mirrored"],
+                              cwd=tmp_path, capture_output=True, text=True, timeout=400)
+    assert mirrored.returncode == 0, mirrored.stderr[-3000:]
+    assert "distribute: mirrored over 2 replicas (devices /cpu:0, /cpu:1)" in mirrored.stdout
+    assert printed_digest(mirrored.stdout) == digest
+    mirrored_metrics = json.loads((tmp_path / "mirrored" / "metrics.json").read_text())
+    assert mirrored_metrics["test"]["shape"]["accuracy"] == metrics["test"]["shape"]["accuracy"]
+
+
+def test_a_missing_worker_is_named_instead_of_hanging(tmp_path):
+    ports = free_ports(2)
+    workers = ",".join(f"127.0.0.1:{port}" for port in ports)
+    started = time.monotonic()
+    [alone] = run_together([TLSPEC + ["train", str(SPECS / "shapes_multi_worker.yaml"), *SMALL,
+                                      "--set", "distribute.startup_timeout=5", "--out", "run",
+                                      "--workers", workers, "--worker-index", "0"]], tmp_path, timeout=120)
+    assert alone.returncode != 0
+    assert "tlspec: the cluster did not start within 5 s (distribute.startup_timeout)." in alone.stderr
+    assert f"not reachable: 127.0.0.1:{ports[1]} (not started yet, wrong address, or a firewall)" in alone.stderr
+    assert time.monotonic() - started < 100
+    assert not (tmp_path / "run").exists()
