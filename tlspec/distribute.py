@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -57,6 +58,22 @@ class Distribution:
         else:
             result["devices"] = self.devices
         return result
+
+    def lost_workers(self, error: BaseException) -> str | None:
+        """What a collective-op failure says about the cluster, or None for other errors."""
+        if self.kind != "multi_worker":
+            return None
+        import tensorflow as tf
+
+        if not isinstance(error, (tf.errors.UnavailableError, tf.errors.AbortedError,
+                                  tf.errors.DeadlineExceededError)):
+            return None
+        tasks = sorted(set(re.findall(r"/job:(chief|worker)/replica:\d+/task:(\d+)", str(error))))
+        addresses = [f"{kind}:{index} ({self.cluster.tasks[kind][int(index)]})" for kind, index in tasks
+                     if kind in self.cluster.tasks and int(index) < len(self.cluster.tasks[kind])]
+        if addresses:
+            return f"lost contact with {', '.join(addresses)}"
+        return f"a collective operation between the workers failed ({type(error).__name__})"
 
     def shard(self, dataset):
         """Multi-worker: every worker reads the same seeded pipeline and keeps its share of each batch.

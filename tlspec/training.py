@@ -186,6 +186,12 @@ def train(validated: ValidatedSpec, out=None, resume: bool = False, verbose: int
     try:
         with distribution.scope():
             return _train(validated, run, state, history, resume, verbose, distribution)
+    except Exception as error:
+        lost = distribution.lost_workers(error)
+        if lost is None:
+            raise
+        raise TlspecError(f"training stopped: {lost}. The chief's run directory keeps every finished epoch; "
+                          "start every worker again with --resume (and the same --out on the chief)") from None
     finally:
         if not distribution.is_chief:
             run.remove()
