@@ -1,9 +1,10 @@
 """One worker of a two-worker Keras run without tlspec's engine; used by tests/test_distribute.py.
 
-    python tests/multi_worker_toy.py INDEX PORT0,PORT1 fixed|unpatched|single EXAMPLES
+    python tests/multi_worker_toy.py INDEX PORT0,PORT1 fixed|unpatched|single|shards EXAMPLES
 
 Prints one JSON line: the history and a digest of the final weights. 'single'
-trains the same model in one process without a strategy (the reference).
+trains the same model in one process without a strategy (the reference);
+'shards' prints which examples this worker gets in each of two shuffled epochs.
 """
 
 import hashlib
@@ -27,6 +28,15 @@ def main(index: int, ports: list[str], mode: str, examples: int) -> None:
 
         keras_multi_worker.install()
     strategy = tf.distribute.MultiWorkerMirroredStrategy() if mode != "single" else tf.distribute.get_strategy()
+    if mode == "shards":
+        from tlspec.distribute import Distribution
+
+        ids = tf.data.Dataset.range(examples).shuffle(examples, seed=3, reshuffle_each_iteration=True).batch(4)
+        distributed = strategy.experimental_distribute_dataset(Distribution("multi_worker").shard(ids))
+        epochs = [[int(i) for batch in distributed for part in strategy.experimental_local_results(batch)
+                   for i in part.numpy()] for _ in range(2)]
+        print(json.dumps({"epochs": epochs}))
+        return
     rng = np.random.RandomState(0)
     x = rng.rand(examples, 8).astype("float32")
     y = (x.sum(axis=1) > 4).astype("int32")

@@ -170,6 +170,7 @@ def toy(mode: str, examples: int, tmp_path) -> list[dict | subprocess.CompletedP
     return [json.loads(result.stdout.splitlines()[-1]) for result in results]
 
 
+@pytest.mark.slow
 def test_two_workers_train_exactly_like_one_process(tmp_path):
     """With the fix, Keras' own fit/evaluate on two workers equals one process with the same global batch."""
     first, second = toy("fixed", 256, tmp_path)
@@ -183,6 +184,7 @@ def test_two_workers_train_exactly_like_one_process(tmp_path):
     assert first["evaluation"]["accuracy"] == pytest.approx(single["evaluation"]["accuracy"])
 
 
+@pytest.mark.slow
 def test_a_last_batch_smaller_than_the_workers_is_trained(tmp_path):
     # 257 examples in batches of 32: the last global batch has one example, so one worker gets none.
     first, second = toy("fixed", 257, tmp_path)
@@ -191,6 +193,14 @@ def test_a_last_batch_smaller_than_the_workers_is_trained(tmp_path):
     # Keras averages each replica's mean loss: the lone example weighs half what it does in one process.
     for ours, reference in zip(first["weights"], single["weights"]):
         np.testing.assert_allclose(ours, reference, atol=1e-2)
+
+
+def test_workers_share_each_shuffled_epoch_without_overlap(tmp_path):
+    first, second = toy("shards", 18, tmp_path)  # batches of 4: the last global batch has 2
+    for mine, theirs in zip(first["epochs"], second["epochs"]):
+        assert sorted(mine + theirs) == list(range(18))
+        assert len(mine) == len(theirs) == 9
+    assert first["epochs"][0] != first["epochs"][1]  # reshuffled every epoch, alike on both workers
 
 
 @pytest.mark.slow
@@ -263,3 +273,58 @@ def test_a_missing_worker_is_named_instead_of_hanging(tmp_path):
     assert f"not reachable: 127.0.0.1:{ports[1]} (not started yet, wrong address, or a firewall)" in alone.stderr
     assert time.monotonic() - started < 100
     assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.slow
+def test_a_lost_worker_stops_the_chief_and_all_resume(tmp_path):
+    options = ["--set", "train.epochs=10", "--set", "data.train=200", "--quiet", "--out", "run"]
+    spec = str(SPECS / "shapes_multi_worker.yaml")
+
+    def start(workers, index, *extra):
+        return subprocess.Popen(TLSPEC + ["train", spec, *options, *extra, "--workers", workers,
+                                          "--worker-index", str(index)], cwd=tmp_path, text=True,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+    workers = ",".join(f"127.0.0.1:{port}" for port in free_ports(2))
+    chief, other = start(workers, 0), start(workers, 1)
+    state = tmp_path / "run" / "state" / "state.json"
+    deadline = time.monotonic() + 300
+    while not state.exists() and time.monotonic() < deadline and chief.poll() is None:
+        time.sleep(0.2)
+    other.kill()
+    other.communicate()
+    out, err = chief.communicate(timeout=120)
+    assert chief.returncode == 1, out + err
+    lost = workers.split(",")[1]
+    assert (f"error: training stopped: lost contact with worker:1 ({lost}). The chief's run directory keeps "
+            "every finished epoch; start every worker again with --resume") in err
+    finished = json.loads(state.read_text())["epoch"]
+    assert 1 <= finished < 10
+
+    workers = ",".join(f"127.0.0.1:{port}" for port in free_ports(2))
+    chief, other = run_together([TLSPEC + ["train", spec, *options, "--resume", "--workers", workers,
+                                           "--worker-index", str(index)] for index in (0, 1)], tmp_path)
+    assert chief.returncode == 0, chief.stderr[-3000:]
+    assert other.returncode == 0, other.stderr[-3000:]
+    assert f"resuming run after epoch {finished}" in chief.stdout
+    assert printed_digest(chief.stdout) == printed_digest(other.stdout) == digest_of(tmp_path / "run" / "model.keras")
+    history = (tmp_path / "run" / "history.csv").read_text().splitlines()
+    assert [line.split(",")[0] for line in history[1:]] == [str(epoch) for epoch in range(1, 11)]
+
+
+@pytest.mark.slow
+def test_sharing_penalty_is_scaled_for_replicas(tmp_path):
+    """Two replicas must pull the towers together as much as one device does (not twice as hard)."""
+    def distance(*extra):
+        out = tmp_path / f"run{len(list(tmp_path.iterdir()))}"
+        result = subprocess.run(TLSPEC + ["train", str(SPECS / "soft_sharing.yaml"), "--set", "train.epochs=15",
+                                          "--quiet", "--out", str(out), *extra],
+                                capture_output=True, text=True, timeout=400)
+        assert result.returncode == 0, result.stderr[-3000:]
+        return json.loads((out / "run.json").read_text())["sharing"]["sharing"]["distance"]
+
+    alone = distance()
+    mirrored = distance("--set", "distribute.strategy=mirrored", "--set", "distribute.cpu_devices=2")
+    doubled = distance("--set", "sharing.0.weight=0.02")  # what an unscaled penalty would amount to
+    assert abs(mirrored - alone) < 0.05 * alone  # measured: 34.49 vs 34.36
+    assert doubled < 0.85 * alone  # measured: 25.1
