@@ -328,3 +328,26 @@ def test_sharing_penalty_is_scaled_for_replicas(tmp_path):
     doubled = distance("--set", "sharing.0.weight=0.02")  # what an unscaled penalty would amount to
     assert abs(mirrored - alone) < 0.05 * alone  # measured: 34.49 vs 34.36
     assert doubled < 0.85 * alone  # measured: 25.1
+
+
+def test_mirrored_devices_that_do_not_exist_are_named(tmp_path):
+    result = subprocess.run(TLSPEC + ["train", str(SPECS / "shapes_mirrored.yaml"), *SMALL, "--out", "run",
+                                      "--set", "distribute.cpu_devices=null",
+                                      "--set", "distribute.devices=['/gpu:0', '/cpu:0']"],
+                            cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 1
+    assert ("error: distribute.devices: '/gpu:0' not on this machine; it has '/device:CPU:0' "
+            "(use cpu_devices: N to split the CPU)") in result.stderr
+    assert not (tmp_path / "run").exists()
+
+
+def test_workers_from_the_command_line_also_need_a_seed(write_spec):
+    from tlspec.distribute import Distribution
+    from tlspec.training import train
+
+    spec = SHAPES.format(seed="", distribute="  strategy: none") + \
+        "data: {plugin: inline, inputs: {features: [[1, 2, 3, 4]]}, targets: {y: [1]}}\n"
+    validated = validate_file(write_spec(spec))
+    cluster = Cluster({"worker": ("a:1", "b:1")}, "worker", 0, "--workers")
+    with pytest.raises(TlspecError, match=r"multi-worker training needs the spec's 'seed'"):
+        train(validated, out="run", distribution=Distribution("multi_worker", cluster=cluster))

@@ -48,7 +48,8 @@ class Distribution:
                                                     str(batch_size // self.replicas + 1))
         where = (f"{self.cluster.size} workers, this is {self.cluster.describe()}" if self.cluster
                  else f"devices {', '.join(self.devices)}")
-        return (f"distribute: {self.kind} over {self.replicas} replicas ({where}); "
+        replicas = f"{self.replicas} replica{'s' if self.replicas != 1 else ''}"
+        return (f"distribute: {self.kind} over {replicas} ({where}); "
                 f"global batch {batch_size}, {share} per replica")
 
     def info(self, batch_size: int) -> dict:
