@@ -351,3 +351,20 @@ def test_workers_from_the_command_line_also_need_a_seed(write_spec):
     cluster = Cluster({"worker": ("a:1", "b:1")}, "worker", 0, "--workers")
     with pytest.raises(TlspecError, match=r"multi-worker training needs the spec's 'seed'"):
         train(validated, out="run", distribution=Distribution("multi_worker", cluster=cluster))
+
+
+def test_lost_workers_are_read_from_tensorflows_heartbeat_error():
+    import tensorflow as tf
+
+    from tlspec.distribute import Distribution
+
+    distribution = Distribution("multi_worker", cluster=Cluster({"worker": ("a:1", "b:2", "c:3")}, "worker", 0, "x"))
+    error = tf.errors.UnavailableError(None, None, (
+        "Collective ops is aborted by: Error reported from /job:worker/task:1: The following tasks are unhealthy "
+        "(stopped sending heartbeats):\n/job:worker/replica:0/task:1\n/job:worker/replica:0/task:2\nThe tasks "
+        "have crashed.\n\t [[{{node CollectiveReduceV2}} /job:worker/replica:0/task:0/device:CPU:0]]"))
+    assert distribution.lost_workers(error) == "lost contact with worker:1 (b:2), worker:2 (c:3)"
+    assert distribution.lost_workers(tf.errors.AbortedError(None, None, "aborted")) == (
+        "a collective operation between the workers failed (AbortedError)")
+    assert distribution.lost_workers(ValueError("not a cluster problem")) is None
+    assert Distribution("none").lost_workers(error) is None

@@ -69,7 +69,14 @@ class Distribution:
         if not isinstance(error, (tf.errors.UnavailableError, tf.errors.AbortedError,
                                   tf.errors.DeadlineExceededError)):
             return None
-        tasks = sorted(set(re.findall(r"/job:(chief|worker)/replica:\d+/task:(\d+)", str(error))))
+        message = str(error)
+        # TensorFlow lists the tasks that stopped sending heartbeats after this phrase.
+        listed = []
+        for line in message.partition("unhealthy")[2].splitlines()[1:]:
+            if not line.startswith("/job:"):
+                break
+            listed.append(line)
+        tasks = sorted(set(re.findall(r"/job:(chief|worker)/replica:\d+/task:(\d+)", "\n".join(listed))))
         addresses = [f"{kind}:{index} ({self.cluster.tasks[kind][int(index)]})" for kind, index in tasks
                      if kind in self.cluster.tasks and int(index) < len(self.cluster.tasks[kind])]
         if addresses:
