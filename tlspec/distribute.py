@@ -79,9 +79,19 @@ class Distribution:
         tasks = sorted(set(re.findall(r"/job:(chief|worker)/replica:\d+/task:(\d+)", "\n".join(listed))))
         addresses = [f"{kind}:{index} ({self.cluster.tasks[kind][int(index)]})" for kind, index in tasks
                      if kind in self.cluster.tasks and int(index) < len(self.cluster.tasks[kind])]
+        if not addresses:  # gRPC errors name the peer's address instead
+            own = self.cluster.addresses[self.cluster.rank]
+            addresses = [address for address in self.cluster.addresses if address != own and address in message]
         if addresses:
             return f"lost contact with {', '.join(addresses)}"
-        return f"a collective operation between the workers failed ({type(error).__name__})"
+        others = [f"{kind}:{index} ({address})" for kind in ("chief", "worker")
+                  for index, address in enumerate(self.cluster.tasks.get(kind, ()))
+                  if address != self.cluster.addresses[self.cluster.rank]]
+        reason = re.search(r'grpc_message:"([^"]+)"', message)
+        why = reason.group(1) if reason else type(error).__name__
+        if len(others) == 1:  # a connection dropped before the heartbeats named the task: only one peer
+            return f"lost contact with {others[0]} ({why})"
+        return f"a collective operation between the workers failed ({why}); check that {', '.join(others)} still run"
 
     def shard(self, dataset):
         """Multi-worker: every worker reads the same seeded pipeline and keeps its share of each batch.
