@@ -16,13 +16,14 @@ import argparse
 import csv
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from tlspec.cluster import local_addresses
 
 REPO = Path(__file__).resolve().parents[1]
 PYTHON = sys.executable
@@ -36,16 +37,6 @@ data: {{plugin: arrays, train: data.npz, inputs: {{features: x}}, targets: {{lab
 train: {{epochs: {epochs}, batch_size: {batch}, optimizer: adam}}
 {distribute}
 """
-
-
-def free_ports(count: int) -> list[int]:
-    sockets = [socket.socket() for _ in range(count)]
-    for s in sockets:
-        s.bind(("127.0.0.1", 0))
-    ports = [s.getsockname()[1] for s in sockets]
-    for s in sockets:
-        s.close()
-    return ports
 
 
 def run_all(commands: list[list[str]], cwd: Path) -> list[str]:
@@ -68,7 +59,7 @@ def tlspec(folder: Path, batch: int, epochs: int, mode: str) -> list[float]:
     out = Path(tempfile.mkdtemp(dir=folder))
     command = [PYTHON, "-m", "tlspec.cli", "train", str(spec), "--out", str(out / "run"), "--quiet"]
     if mode == "workers":
-        workers = ",".join(f"127.0.0.1:{p}" for p in free_ports(2))
+        workers = ",".join(local_addresses(2))
         run_all([command + ["--workers", workers, "--worker-index", str(i)] for i in (0, 1)], folder)
     else:
         run_all([command], folder)
@@ -79,7 +70,7 @@ def tlspec(folder: Path, batch: int, epochs: int, mode: str) -> list[float]:
 def handwritten(folder: Path, batch: int, epochs: int, mode: str) -> list[float]:
     command = [PYTHON, str(REPO / "bench" / "handwritten_mlp.py"), str(folder / "data.npz"), str(batch), str(epochs)]
     if mode == "workers":
-        workers = ",".join(f"127.0.0.1:{p}" for p in free_ports(2))
+        workers = ",".join(local_addresses(2))
         outputs = run_all([command + [workers, str(i)] for i in (0, 1)], folder)
     else:
         outputs = run_all([command], folder)

@@ -1,6 +1,6 @@
 """One worker of a two-worker Keras run without tlspec's engine; used by tests/test_distribute.py.
 
-    python tests/multi_worker_toy.py INDEX PORT0,PORT1 fixed|unpatched|single|shards EXAMPLES
+    python tests/multi_worker_toy.py INDEX HOST:PORT,HOST:PORT fixed|unpatched|single|shards EXAMPLES
 
 Prints one JSON line: the history and a digest of the final weights. 'single'
 trains the same model in one process without a strategy (the reference);
@@ -15,9 +15,9 @@ import sys
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
-def main(index: int, ports: list[str], mode: str, examples: int) -> None:
+def main(index: int, workers: list[str], mode: str, examples: int) -> None:
     if mode != "single":
-        os.environ["TF_CONFIG"] = json.dumps({"cluster": {"worker": [f"127.0.0.1:{p}" for p in ports]},
+        os.environ["TF_CONFIG"] = json.dumps({"cluster": {"worker": workers},
                                               "task": {"type": "worker", "index": index}})
     import keras
     import numpy as np

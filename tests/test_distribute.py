@@ -2,7 +2,6 @@
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -11,7 +10,7 @@ import numpy as np
 import pytest
 
 from conftest import REPO, SPECS
-from tlspec.cluster import Cluster, from_tf_config, resolve
+from tlspec.cluster import Cluster, from_tf_config, local_addresses, resolve
 from tlspec.errors import SpecError, TlspecError
 from tlspec.validation import validate_file
 
@@ -129,16 +128,6 @@ def test_shorthand_and_defaults(write_spec):
 
 # --- real processes -----------------------------------------------------------------------------
 
-def free_ports(count: int) -> list[int]:
-    sockets = [socket.socket() for _ in range(count)]
-    for s in sockets:
-        s.bind(("127.0.0.1", 0))
-    ports = [s.getsockname()[1] for s in sockets]
-    for s in sockets:
-        s.close()
-    return ports
-
-
 def run_together(commands: list[list[str]], cwd, env=None, timeout: float = 400) -> list[subprocess.CompletedProcess]:
     """Start every command at once; wait for all (killing all on timeout); return their results."""
     processes = [subprocess.Popen(c, cwd=cwd, env=env or os.environ.copy(), stdout=subprocess.PIPE,
@@ -158,11 +147,11 @@ def run_together(commands: list[list[str]], cwd, env=None, timeout: float = 400)
 
 def toy(mode: str, examples: int, tmp_path) -> list[dict | subprocess.CompletedProcess]:
     if mode == "single":
-        [result] = run_together([[sys.executable, TOY, "0", "0", "single", str(examples)]], tmp_path)
+        [result] = run_together([[sys.executable, TOY, "0", "-", "single", str(examples)]], tmp_path)
         assert result.returncode == 0, result.stderr
         return [json.loads(result.stdout.splitlines()[-1])]
-    ports = ",".join(map(str, free_ports(2)))
-    results = run_together([[sys.executable, TOY, str(i), ports, mode, str(examples)] for i in (0, 1)], tmp_path)
+    workers = ",".join(local_addresses(2))
+    results = run_together([[sys.executable, TOY, str(i), workers, mode, str(examples)] for i in (0, 1)], tmp_path)
     if mode == "unpatched":
         return results
     for result in results:
@@ -225,8 +214,7 @@ def printed_digest(output: str) -> str:
 
 
 def test_two_tlspec_workers_end_identical_and_the_chief_saves_the_model(tmp_path):
-    ports = free_ports(2)
-    workers = ",".join(f"127.0.0.1:{port}" for port in ports)
+    workers = ",".join(local_addresses(2))
     scratch = tmp_path / "tmp"
     scratch.mkdir()
     env = {**os.environ, "TMPDIR": str(scratch)}
@@ -262,15 +250,15 @@ def test_two_tlspec_workers_end_identical_and_the_chief_saves_the_model(tmp_path
 
 
 def test_a_missing_worker_is_named_instead_of_hanging(tmp_path):
-    ports = free_ports(2)
-    workers = ",".join(f"127.0.0.1:{port}" for port in ports)
+    addresses = local_addresses(2)
+    workers = ",".join(addresses)
     started = time.monotonic()
     [alone] = run_together([TLSPEC + ["train", str(SPECS / "shapes_multi_worker.yaml"), *SMALL,
                                       "--set", "distribute.startup_timeout=5", "--out", "run",
                                       "--workers", workers, "--worker-index", "0"]], tmp_path, timeout=120)
     assert alone.returncode != 0
     assert "tlspec: the cluster did not start within 5 s (distribute.startup_timeout)." in alone.stderr
-    assert f"not reachable: 127.0.0.1:{ports[1]} (not started yet, wrong address, or a firewall)" in alone.stderr
+    assert f"not reachable: {addresses[1]} (not started yet, wrong address, or a firewall)" in alone.stderr
     assert time.monotonic() - started < 100
     assert not (tmp_path / "run").exists()
 
@@ -285,7 +273,7 @@ def test_a_lost_worker_stops_the_chief_and_all_resume(tmp_path):
                                           "--worker-index", str(index)], cwd=tmp_path, text=True,
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
-    workers = ",".join(f"127.0.0.1:{port}" for port in free_ports(2))
+    workers = ",".join(local_addresses(2))
     chief, other = start(workers, 0), start(workers, 1)
     state = tmp_path / "run" / "state" / "state.json"
     deadline = time.monotonic() + 300
@@ -302,7 +290,7 @@ def test_a_lost_worker_stops_the_chief_and_all_resume(tmp_path):
     finished = json.loads(state.read_text())["epoch"]
     assert 1 <= finished < 10
 
-    workers = ",".join(f"127.0.0.1:{port}" for port in free_ports(2))
+    workers = ",".join(local_addresses(2))
     chief, other = run_together([TLSPEC + ["train", spec, *options, "--resume", "--workers", workers,
                                            "--worker-index", str(index)] for index in (0, 1)], tmp_path)
     assert chief.returncode == 0, chief.stderr[-3000:]

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 
 from tlspec.errors import TlspecError, one_of
 
-ADDRESS = re.compile(r"^[A-Za-z0-9_.\-\[\]:]+:([0-9]{1,5})$")
+HOST_PORT = r"^[A-Za-z0-9_.\-\[\]:]+:([0-9]{1,5})$"  # also the spec's pattern for distribute.workers
+ADDRESS = re.compile(HOST_PORT)
 TASK_TYPES = ("chief", "worker")
 
 
@@ -41,6 +42,19 @@ class Cluster:
         return before + self.task_index
 
     @property
+    def address(self) -> str:
+        return self.addresses[self.rank]
+
+    def peers(self) -> list[tuple[str, str]]:
+        """(label like 'worker:1', address) of every other task."""
+        return [(f"{kind}:{index}", address) for kind in TASK_TYPES
+                for index, address in enumerate(self.tasks.get(kind, ())) if address != self.address]
+
+    def label(self, kind: str, index: int) -> str | None:
+        addresses = self.tasks.get(kind, ())
+        return f"{kind}:{index} ({addresses[index]})" if index < len(addresses) else None
+
+    @property
     def is_chief(self) -> bool:
         # TensorFlow's rule: the 'chief' task if there is one, else worker 0.
         return self.rank == 0
@@ -51,7 +65,7 @@ class Cluster:
 
     def describe(self) -> str:
         role = "the chief" if self.is_chief else "not the chief"
-        return f"task {self.task_type}:{self.task_index} ({self.addresses[self.rank]}, {role}) of {self.size}"
+        return f"task {self.task_type}:{self.task_index} ({self.address}, {role}) of {self.size}"
 
 
 def parse_workers(text: str, origin: str = "--workers") -> tuple[str, ...]:
@@ -132,8 +146,7 @@ def resolve(strategy: str, spec_workers: list[str] | None, workers: str | None, 
                               "(or unset TF_CONFIG and use --workers/--worker-index)")
         return "multi_worker", from_tf_config(tf_config), notes
     elif spec_workers:
-        addresses, origin = tuple(spec_workers), "distribute.workers"
-        check_addresses(addresses, origin)
+        addresses, origin = tuple(spec_workers), "distribute.workers"  # checked when the spec was validated
     else:
         raise TlspecError("multi-worker training needs the cluster: pass --workers host:port,host:port and "
                           "--worker-index N, set TF_CONFIG, or list distribute.workers in the spec")
@@ -144,3 +157,17 @@ def resolve(strategy: str, spec_workers: list[str] | None, workers: str | None, 
         raise TlspecError(f"--worker-index {worker_index} is outside the {len(addresses)} workers "
                           f"of {origin} (0..{len(addresses) - 1})")
     return "multi_worker", Cluster({"worker": addresses}, "worker", worker_index, origin), notes
+
+
+def local_addresses(count: int) -> list[str]:
+    """``count`` free ports on 127.0.0.1 as worker addresses (tests, benchmarks, one-host clusters)."""
+    import socket
+
+    sockets = [socket.socket() for _ in range(count)]
+    try:
+        for each in sockets:
+            each.bind(("127.0.0.1", 0))
+        return [f"127.0.0.1:{each.getsockname()[1]}" for each in sockets]
+    finally:
+        for each in sockets:
+            each.close()

@@ -77,16 +77,12 @@ class Distribution:
                 break
             listed.append(line)
         tasks = sorted(set(re.findall(r"/job:(chief|worker)/replica:\d+/task:(\d+)", "\n".join(listed))))
-        addresses = [f"{kind}:{index} ({self.cluster.tasks[kind][int(index)]})" for kind, index in tasks
-                     if kind in self.cluster.tasks and int(index) < len(self.cluster.tasks[kind])]
-        if not addresses:  # gRPC errors name the peer's address instead
-            own = self.cluster.addresses[self.cluster.rank]
-            addresses = [address for address in self.cluster.addresses if address != own and address in message]
-        if addresses:
-            return f"lost contact with {', '.join(addresses)}"
-        others = [f"{kind}:{index} ({address})" for kind in ("chief", "worker")
-                  for index, address in enumerate(self.cluster.tasks.get(kind, ()))
-                  if address != self.cluster.addresses[self.cluster.rank]]
+        lost = [label for kind, index in tasks if (label := self.cluster.label(kind, int(index)))]
+        if not lost:  # gRPC errors name the peer's address instead
+            lost = [f"{label} ({address})" for label, address in self.cluster.peers() if address in message]
+        if lost:
+            return f"lost contact with {', '.join(lost)}"
+        others = [f"{label} ({address})" for label, address in self.cluster.peers()]
         reason = re.search(r'grpc_message:"([^"]+)"', message)
         why = reason.group(1) if reason else type(error).__name__
         if len(others) == 1:  # a connection dropped before the heartbeats named the task: only one peer
@@ -161,10 +157,9 @@ def _multi_worker(tf, options, cluster: Cluster) -> Distribution:
     implementation = {"auto": tf.distribute.experimental.CommunicationImplementation.AUTO,
                       "ring": tf.distribute.experimental.CommunicationImplementation.RING,
                       "nccl": tf.distribute.experimental.CommunicationImplementation.NCCL}[options.communication]
-    own = cluster.addresses[cluster.rank]
-    peers = [address for address in cluster.addresses if address != own]
+    peers = [address for _, address in cluster.peers()]
     print(f"waiting for the other workers ({', '.join(peers)}), at most {options.startup_timeout:g} s", flush=True)
-    with Watchdog(options.startup_timeout, own, peers):  # creating the strategy blocks until all have joined
+    with Watchdog(options.startup_timeout, peers):  # creating the strategy blocks until all have joined
         strategy = tf.distribute.MultiWorkerMirroredStrategy(
             communication_options=tf.distribute.experimental.CommunicationOptions(implementation=implementation))
     return Distribution("multi_worker", strategy, [], cluster)

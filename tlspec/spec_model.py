@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, PositiveInt, StringConstraints, field_validator, model_validator
 
 from tlspec.api import IDENTIFIER
+from tlspec.cluster import HOST_PORT
 from tlspec.errors import did_you_mean, one_of
 
 PluginSection = dict[str, Any]
@@ -142,9 +143,6 @@ class SharingSpec(Strict):
     towers: list[Identifier] = Field(min_length=2, description="Components (backbone, blocks) built alike.")
     penalty: Literal["l2"] = Field("l2", description="l2: sum of squared differences of corresponding weights.")
     weight: float = Field(ge=0, description="Factor of the penalty in the training loss (0: untied towers).")
-
-
-HOST_PORT = r"^[A-Za-z0-9_.\-\[\]:]+:[0-9]{1,5}$"
 
 
 def _verb(keys: list[str]) -> str:

@@ -6,7 +6,7 @@ ever (they ignore SIGTERM while blocked). So the waiting worker starts this smal
 process first: if the worker has not closed our stdin within the timeout, we say
 which workers are unreachable and kill it.
 
-    python -m tlspec.startup_watchdog PARENT_PID TIMEOUT_SECONDS OWN_ADDRESS PEER_ADDRESS...
+    python -m tlspec.startup_watchdog PARENT_PID TIMEOUT_SECONDS PEER_ADDRESS...
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ def report(timeout: float, peers: list[str]) -> str:
 
 
 def main(argv: list[str]) -> int:
-    parent, timeout, peers = int(argv[0]), float(argv[1]), argv[3:]
+    parent, timeout, peers = int(argv[0]), float(argv[1]), argv[2:]
     ready, _, _ = select.select([sys.stdin], [], [], timeout)
     if ready:  # the worker closed the pipe: it started, or it ended
         return 0
@@ -57,8 +57,8 @@ def main(argv: list[str]) -> int:
 class Watchdog:
     """Context manager around the blocking start-up; leaving it stops the watchdog."""
 
-    def __init__(self, timeout: float, own: str, peers: list[str]):
-        self.command = [sys.executable, "-m", "tlspec.startup_watchdog", str(os.getpid()), str(timeout), own, *peers]
+    def __init__(self, timeout: float, peers: list[str]):
+        self.command = [sys.executable, "-m", "tlspec.startup_watchdog", str(os.getpid()), str(timeout), *peers]
 
     def __enter__(self):
         self.process = subprocess.Popen(self.command, stdin=subprocess.PIPE)
