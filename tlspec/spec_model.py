@@ -184,6 +184,50 @@ class DistributeSpec(Strict):
         return self
 
 
+class DomainClassifierSpec(Strict):
+    """The probabilistic classifier that tells target-domain inputs from training inputs."""
+
+    features: Literal["inputs", "backbone"] = Field(
+        "inputs", description="inputs: the model inputs themselves (numbers flattened and standardised, token "
+                              "ids counted as a bag of tokens); backbone: the backbone's output (frozen, pooled).")
+    hidden: list[PositiveInt] = Field(default_factory=list,
+                                      description="Hidden layers (empty: logistic regression).")
+    l2: float = Field(1e-3, ge=0, description="L2 penalty on the classifier's weights; keeps probabilities soft.")
+    epochs: PositiveInt = 30
+    learning_rate: float = Field(1e-2, gt=0)
+    holdout: float = Field(0.2, gt=0, lt=1, description="Fraction of both domains held out to report how well "
+                                                        "the classifier separates them.")
+
+
+class AdaptSpec(Strict):
+    """Domain adaptation under covariate shift: weight training examples by P_target(x) / P_train(x)."""
+
+    method: Literal["importance_weighting", "none"] = Field(
+        "importance_weighting", description="none: train unweighted but still report the target domain "
+                                            "(the baseline to compare with).")
+    target: PluginSection = Field(description="A data section yielding target-domain inputs (labels are not "
+                                              "used for training; with a test split they are reported).")
+    split: Literal["train", "validation", "test", "all"] = Field(
+        "train", description="Target split(s) whose inputs the domain classifier sees.")
+    classifier: DomainClassifierSpec = Field(default_factory=DomainClassifierSpec)
+    clip: tuple[float, float] = Field((0.05, 20.0), description="Density ratios are clipped to [low, high] "
+                                                                 "before normalising.")
+    normalise: bool = Field(True, description="Scale the weights to mean 1 over the training split.")
+    min_effective_fraction: float = Field(
+        0.1, gt=0, le=1, description="Warn when the effective sample size falls below this fraction of the "
+                                     "training examples.")
+    evaluate: bool = Field(True, description="Evaluate the trained model on the target's test split too, "
+                                             "when it has one with labels.")
+
+    @field_validator("clip")
+    @classmethod
+    def _ordered(cls, value: tuple[float, float]) -> tuple[float, float]:
+        low, high = value
+        if not 0 <= low < high:
+            raise ValueError(f"expected [low, high] with 0 <= low < high, got [{low}, {high}]")
+        return value
+
+
 class Spec(Strict):
     """A tlspec spec (after ``extends`` and ``--set`` are applied)."""
 
@@ -206,6 +250,7 @@ class Spec(Strict):
                                        description="Soft parameter sharing groups (penalties added to the loss).")
     distribute: DistributeSpec = Field(default_factory=DistributeSpec,
                                        description="Data-parallel training on several devices or workers.")
+    adapt: AdaptSpec | None = Field(None, description="Domain adaptation: importance weighting for covariate shift.")
 
     @field_validator("freeze", mode="before")
     @classmethod

@@ -71,8 +71,11 @@ def _label_counts(dataset, head: str, classes: int) -> np.ndarray:
 
 
 def prepare(dataset, targets: list[HeadTarget], weight_tables: dict[str, np.ndarray]):
-    """Map a dataset of (inputs, targets) to what the compiled model expects, with sample weights if any."""
+    """Map a dataset of (inputs, targets) to what the compiled model expects, with sample weights if any:
+    class weights, times the importance weight an ``adapt`` section attached to each example."""
     import tensorflow as tf
+
+    from tlspec.adapt import WEIGHT_KEY
 
     tables = {head: tf.constant(table) for head, table in weight_tables.items()}
 
@@ -87,7 +90,8 @@ def prepare(dataset, targets: list[HeadTarget], weight_tables: dict[str, np.ndar
             else:
                 value = tf.cast(value, tf.float32)
             converted[target.name] = value
-        if not tables:
+        importance = raw.get(WEIGHT_KEY)
+        if not tables and importance is None:
             return inputs, converted
         weights = {}
         for target in targets:
@@ -96,6 +100,8 @@ def prepare(dataset, targets: list[HeadTarget], weight_tables: dict[str, np.ndar
                 weights[target.name] = tf.gather(tables[target.name], labels)
             else:
                 weights[target.name] = tf.ones(tf.shape(raw[target.name])[:1], tf.float32)
+            if importance is not None:
+                weights[target.name] = weights[target.name] * tf.cast(importance, tf.float32)
         return inputs, converted, weights
 
     return dataset.map(convert, num_parallel_calls=tf.data.AUTOTUNE)

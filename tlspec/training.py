@@ -218,6 +218,12 @@ def _train(validated: ValidatedSpec, run: RunDir, state: dict, history: list[dic
     for note in notes:
         print(f"note: {note}")
     info["notes"] = notes
+    weighting, target_data = _importance_weighting(validated, assembly, datasets, info)
+    if weighting is not None:
+        datasets_to_fit = {split: weighting.attach(dataset) if split in ("train", "validation") else dataset
+                           for split, dataset in datasets.items()}
+    else:
+        datasets_to_fit = datasets
     tied = ties(assembly)
     targets = head_targets(assembly)
     tables = class_weight_tables(validated.spec.train.class_weights, targets, datasets["train"])
@@ -242,9 +248,9 @@ def _train(validated: ValidatedSpec, run: RunDir, state: dict, history: list[dic
 
             models = feature_models(assembly)
             fit_model = models.heads
-            phase_data = cached_splits(models, datasets, validated.spec.train.batch_size, validated.spec.seed)
+            phase_data = cached_splits(models, datasets_to_fit, validated.spec.train.batch_size, validated.spec.seed)
         else:
-            fit_model, phase_data = penalised(assembly.model, tied), datasets
+            fit_model, phase_data = penalised(assembly.model, tied), datasets_to_fit
         compile_model(assembly, _learning_rate(validated, phase, steps), model=fit_model)
         if resuming_phase:
             from tlspec.callbacks import restore_optimizer
@@ -273,6 +279,9 @@ def _train(validated: ValidatedSpec, run: RunDir, state: dict, history: list[dic
             assembly.model.load_weights(run.file(MODEL))
     compile_model(assembly)
     metrics = evaluate_splits(assembly, datasets, ["train", "validation", "test"], shard=distribution.shard)
+    if target_data is not None and "test" in target_data:
+        metrics["target_test"] = evaluate_splits(assembly, {"target_test": target_data["test"]},
+                                                 ["target_test"])["target_test"]
     run.write_json(METRICS, metrics)
     from tlspec.curves import plot_history
 
@@ -289,6 +298,30 @@ def _train(validated: ValidatedSpec, run: RunDir, state: dict, history: list[dic
     info["seconds"] = round(info.get("seconds", 0) + seconds, 2)
     run.write_json(RUN, info)
     return TrainResult(run, metrics, history, phases_run, seconds)
+
+
+def _importance_weighting(validated: ValidatedSpec, assembly: Assembly, datasets: dict, info: dict):
+    """(weighting or None, target datasets to evaluate or None) for a spec with 'adapt'."""
+    adapt = validated.spec.adapt
+    if adapt is None:
+        return None, None
+    from tlspec.adapt import describe, fit_weighting
+
+    target_data = load_datasets(validated, section=validated.adapt_target)
+    evaluated = target_data if adapt.evaluate else None
+    if adapt.method == "none":
+        info["adapt"] = {"method": "none"}
+        return None, evaluated
+    splits = list(target_data) if adapt.split == "all" else [adapt.split]
+    target_inputs = target_data[splits[0]]
+    for split in splits[1:]:
+        target_inputs = target_inputs.concatenate(target_data[split])
+    weighting = fit_weighting(assembly, adapt, datasets["train"], target_inputs, validated.spec.seed)
+    print(describe(weighting.stats))
+    for warning in weighting.warnings:
+        print(f"warning: {warning}")
+    info["adapt"] = {"method": adapt.method, **weighting.stats, "warnings": weighting.warnings}
+    return weighting, evaluated
 
 
 def _fit(model, train_data, validation_data, **options) -> None:

@@ -41,6 +41,8 @@ class ValidatedSpec:
     graph: Graph
     phase_freezes: list[Section | None] = field(default_factory=list)
     description: DataDescription | None = None
+    adapt_target: Section | None = None  # the target-domain data of 'adapt'
+    target_description: DataDescription | None = None
 
     @property
     def spec_dir(self) -> Path:
@@ -64,6 +66,9 @@ def plugin_sections(data: Any) -> list[tuple[str, tuple, Any]]:
     found.append(("freeze", ("freeze",), data.get("freeze", "none")))
     if data.get("data") is not None:
         found.append(("data", ("data",), data["data"]))
+    adapt = data.get("adapt")
+    if isinstance(adapt, dict) and adapt.get("target") is not None:
+        found.append(("data", ("adapt", "target"), adapt["target"]))
     train = data.get("train")
     if isinstance(train, dict) and isinstance(train.get("phases"), list):
         for index, phase in enumerate(train["phases"]):
@@ -94,9 +99,11 @@ def validate_section(kind: str, path: tuple, raw: Any, registry: Registry,
     return Section(kind, path, record, config), []
 
 
-def load_datasets(validated: "ValidatedSpec", context: DataContext | None = None) -> dict:
-    """The data plugin's datasets; its PlanErrors are reported at their line of the data section."""
-    section = validated.data_source
+def load_datasets(validated: "ValidatedSpec", context: DataContext | None = None,
+                  section: Section | None = None) -> dict:
+    """The data plugin's datasets (or those of ``section``, e.g. adapt.target); its PlanErrors are
+    reported at their line of the data section."""
+    section = section or validated.data_source
     problems = Problems(validated.locations)
     try:
         return section.record.plugin.datasets(section.config, context or validated.data_context())
@@ -213,6 +220,29 @@ def check_distribute(spec: Spec, problems: Problems) -> None:
             problems.at_value(("distribute", "workers"), str(error).removeprefix("distribute.workers: "))
 
 
+def check_adapt(spec: Spec, data: Section | None, description: DataDescription | None,
+                target: DataDescription, problems: Problems) -> None:
+    """The target domain must be usable: a split to learn from, classes that match for evaluation."""
+    adapt = spec.adapt
+    if data is None:
+        problems.at_key(("adapt",), "adapt weights the training data, and the spec has no 'data' section")
+        return
+    if spec.distribute.strategy != "none":
+        problems.at_key(("adapt",), "adapt cannot be combined with distribute yet (the domain classifier is "
+                                    "trained on one device); remove one of them")
+    if adapt.split != "all" and adapt.split not in target.splits:
+        problems.at_value(("adapt", "split"), f"the target data has no '{adapt.split}' split; it has "
+                                              f"{one_of(target.splits)} (or use all)")
+    if adapt.evaluate and "test" in target.splits and description is not None:
+        for head, field_ in target.targets.items():
+            source = description.targets.get(head)
+            if source is not None and field_.classes and source.classes and field_.classes != source.classes:
+                problems.at_key(("adapt", "target"), f"the target data labels head '{head}' with classes "
+                                                     f"{list(field_.classes)} but the training data with "
+                                                     f"{list(source.classes)}; map them to the same names "
+                                                     "(or set adapt.evaluate: false)")
+
+
 def _shape(shape) -> str:
     return "(" + ", ".join("None" if d is None else str(d) for d in shape) + ("," if len(shape) == 1 else "") + ")"
 
@@ -261,11 +291,20 @@ def validate_data(data: Any, locations: Locations, source: Path,
     if description is not None:
         check_data_inputs(graph, description, data_source, checks)
         check_monitors(spec, description, checks)
+    adapt_target = sections.get(("adapt", "target"))
+    target_description = None
+    if adapt_target is not None:
+        context = DataContext(spec_dir, tuple(h.config.name for h in heads), spec.seed, spec.train.batch_size)
+        target_description = describe_data(adapt_target, context, checks)
+        if target_description is not None:
+            check_data_inputs(graph, target_description, adapt_target, checks)
+            check_adapt(spec, data_source, description, target_description, checks)
     checks.raise_if_any()
     return ValidatedSpec(
         source=source, spec=spec, data=data, locations=locations,
         backbone=sections[("backbone",)], blocks=blocks, heads=heads, freeze=sections[("freeze",)],
         data_source=data_source, graph=graph, phase_freezes=phase_freezes, description=description,
+        adapt_target=adapt_target, target_description=target_description,
     )
 
 
