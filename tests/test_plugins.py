@@ -26,7 +26,7 @@ def run_tlspec(*args, env_path=None, cwd=None):
 def test_builtins_come_from_the_tlspec_distribution_through_entry_points():
     registry = discover()
     assert registry.failures == []
-    assert set(registry.names("backbone")) == {"keras_app", "keras_file", "mlp", "word_embedding", "rnn", "char_cnn",
+    assert set(registry.names("backbone")) == {"keras_app", "keras_file", "mlp", "word_embedding", "rnn", "char_cnn", "text_cnn",
                                                "small_cnn"}
     assert registry.names("head") == ["classifier", "regression", "sequence_decoder", "token_classifier"]
     assert registry.names("data") == ["arrays", "image_folder", "inline", "nltk_tagged", "parallel_text",

@@ -1,84 +1,172 @@
 """``text_classes``: documents with one label each, for sequence classifiers.
 
-From a folder (one subfolder per class, one ``.txt`` document per file) or a
-CSV/TSV file (a text column and a label column). Documents are tokenized,
-the vocabulary is built from the training split, ids are padded with 0.
+From a folder (one subfolder per class, one ``.txt`` document per file), a
+CSV/TSV file (a text column and a label column), or one file per class with a
+separator between documents. Texts can be transliterated and normalised into a
+shared script first (``script``), tokenized into words or characters; the
+vocabulary comes from the training split or a file (so that a model trained on
+one corpus reads another with the same ids). ``train_limit`` keeps a stratified
+label budget of the training split while the test split stays the same.
 """
 
 from __future__ import annotations
 
-import csv
+import re
 from pathlib import Path
 from typing import Any, Literal, Sequence
 
 import numpy as np
-from pydantic import Field, PositiveInt
+from pydantic import BaseModel, ConfigDict, Field, PositiveInt, model_validator
 
 from tlspec.api import DataConfig, DataContext, DataDescription, DataField, DataSource, PlanError
-from tlspec.errors import did_you_mean, one_of
 from tlspec.hookspecs import hookimpl
+from tlspec_builtins import scripts
 from tlspec_builtins.data_common import array_datasets, split_indices, target_head
-from tlspec_builtins.text_vocabulary import VocabularyOptions, build_vocabulary, encode, tokenize
+from tlspec_builtins.text_documents import deduplicate, keep_classes, read_class_files, read_folder, read_table
+from tlspec_builtins.text_vocabulary import OOV, PAD, VocabularyOptions, build_vocabulary, encode, tokenize
+
+SPACES = re.compile(r"\s+")
+
+
+class ScriptOptions(BaseModel):
+    """Map texts into one writing system before tokenizing (applied in this order)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    transliterate: Literal["none", "devanagari_to_urdu"] = Field(
+        "none", description="devanagari_to_urdu: Hindi in Devanagari -> vowel-less Urdu spelling.")
+    normalise: Literal["none", "nfkc", "urdu"] = Field(
+        "none", description="nfkc: Unicode NFKC; urdu: NFKC, vowel marks removed, Arabic letter variants and "
+                            "the letter h written one way.")
+    fold: bool = Field(False, description="Collapse Urdu letters Hindi spelling does not tell apart "
+                                          "(ث ص س, ذ ز ض ظ ژ, ت ط, ...).")
+
+    def apply(self, text: str) -> str:
+        if self.transliterate == "devanagari_to_urdu":
+            text = scripts.devanagari_to_urdu(text)
+        if self.normalise == "nfkc":
+            import unicodedata
+
+            text = unicodedata.normalize("NFKC", text)
+        elif self.normalise == "urdu":
+            text = scripts.normalise_urdu(text)
+        return scripts.fold_urdu(text) if self.fold else text
+
+
+class ClassVocabularyOptions(VocabularyOptions):
+    file: str | None = Field(None, description="A fixed vocabulary, one token per line, relative to the spec "
+                                               "(ids follow the file's order after <pad> and <unk>).")
 
 
 class TextClassesConfig(DataConfig):
-    path: str = Field(description="A folder with one subfolder of .txt files per class, or a .csv/.tsv file.")
+    path: str | None = Field(None, description="A folder with one subfolder of .txt files per class, or a "
+                                               ".csv/.tsv file.")
+    files: dict[str, str] | None = Field(None, description="Instead of path: class name -> a file of that "
+                                                           "class's documents, separated by 'separator'.")
+    separator: str = Field("\n", min_length=1, description="files: what separates two documents.")
     text_column: str = Field("text", description="CSV/TSV: the column holding the text.")
     label_column: str = Field("label", description="CSV/TSV: the column holding the class.")
-    validation: float = Field(0.15, gt=0, lt=1)
+    label_map: dict[str, str] = Field(default_factory=dict, description="Rename labels as read, e.g. {P: pos}.")
+    classes: list[str] | None = Field(None, min_length=2, description="Keep only documents of these classes "
+                                                                      "(after label_map).")
+    deduplicate: bool = Field(False, description="Drop repeated texts (after 'script'); a text with two labels "
+                                                 "is dropped altogether.")
+    script: ScriptOptions = Field(default_factory=ScriptOptions)
+    level: Literal["word", "char"] = Field("word", description="Tokens are words (and punctuation) or characters.")
+    validation: float = Field(0.15, ge=0, lt=1, description="Fraction held out for validation (0: none).")
     test: float = Field(0.15, gt=0, lt=1)
-    input: str = Field("tokens", description="Model input the word ids feed.")
+    split_seed: int | None = Field(None, ge=0, description="Seed of the train/validation/test split (default: "
+                                                           "the spec's seed); fix it to compare runs of other seeds "
+                                                           "on the same test set.")
+    train_limit: PositiveInt | None = Field(None, description="Label budget: keep this many training documents, "
+                                                              "stratified by class, drawn with the spec's seed.")
+    input: str = Field("tokens", description="Model input the token ids feed.")
     target: str | None = Field(None, description="Head the labels train; default: the only head.")
     max_length: PositiveInt = Field(100, description="Documents are cut or padded to this many tokens.")
     padding: Literal["pre", "post"] = "post"
-    vocabulary: VocabularyOptions = Field(default_factory=VocabularyOptions)
+    vocabulary: ClassVocabularyOptions = Field(default_factory=ClassVocabularyOptions)
+
+    @model_validator(mode="after")
+    def _one_source(self):
+        if (self.path is None) == (self.files is None):
+            raise ValueError("give either path (a folder or a table) or files (one file per class)")
+        if self.files is not None and len(self.files) < 2:
+            raise ValueError("files: give one file for each of at least two classes")
+        return self
 
 
 def read_documents(config: TextClassesConfig, context: DataContext) -> tuple[list[str], list[str]]:
-    """(texts, labels) from the folder or table."""
-    path = context.resolve_path(config.path)
-    if path.is_dir():
-        texts, labels = [], []
-        for folder in sorted(p for p in path.iterdir() if p.is_dir() and not p.name.startswith(".")):
-            files = sorted(folder.glob("*.txt"))
-            if not files:
-                raise PlanError(f"class folder {folder.name!r} in {config.path} has no .txt files", ("path",))
-            for file in files:
-                texts.append(file.read_text(encoding="utf-8", errors="replace"))
-                labels.append(folder.name)
-        if not texts:
-            raise PlanError(f"{config.path} has no class subfolders", ("path",))
-        return texts, labels
-    if not path.is_file():
-        raise PlanError(f"not found: {config.path} (looked for {path})", ("path",))
-    delimiter = "\t" if path.suffix.lower() in (".tsv", ".tab") else ","
-    with open(path, newline="", encoding="utf-8") as handle:
-        reader = csv.DictReader(handle, delimiter=delimiter)
-        columns = reader.fieldnames or []
-        for field, column in (("text_column", config.text_column), ("label_column", config.label_column)):
-            if column not in columns:
-                raise PlanError(f"{path.name} has no column {column!r}{did_you_mean(column, columns)}; "
-                                f"columns: {one_of(columns)}", (field,))
-        rows = [(row[config.text_column], row[config.label_column]) for row in reader
-                if row.get(config.text_column) and row.get(config.label_column)]
-    if not rows:
-        raise PlanError(f"{path.name} has no rows with both a text and a label", ("path",))
-    return [text for text, _ in rows], [label for _, label in rows]
+    """(texts, labels) as configured: read, relabelled, filtered, in the shared script, deduplicated."""
+    if config.files is not None:
+        texts, labels = read_class_files(config.files, config.separator, context)
+    else:
+        path = context.resolve_path(config.path)
+        if path.is_dir():
+            texts, labels = read_folder(path, config.path)
+        elif path.is_file():
+            texts, labels = read_table(path, config.text_column, config.label_column, context)
+        else:
+            raise PlanError(f"not found: {config.path} (looked for {path})", ("path",))
+    labels = [config.label_map.get(label, label) for label in labels]
+    if config.classes is not None:
+        texts, labels = keep_classes(texts, labels, config.classes, context)
+    texts = [SPACES.sub(" ", config.script.apply(text)).strip() for text in texts]
+    if config.deduplicate:
+        texts, labels = deduplicate(texts, labels, context)
+    return texts, labels
+
+
+def tokens_of(text: str, level: str) -> list[str]:
+    return list(SPACES.sub(" ", text.strip())) if level == "char" else tokenize(text)
+
+
+def stratified_subset(indices: np.ndarray, labels: Sequence[str], limit: int, seed: int | None) -> np.ndarray:
+    """``limit`` of ``indices``, each class in proportion (largest remainders), drawn with ``seed``."""
+    if limit >= len(indices):
+        return indices
+    rng = np.random.default_rng(seed if seed is not None else 0)
+    by_class: dict[str, list[int]] = {}
+    for index in indices:
+        by_class.setdefault(labels[index], []).append(int(index))
+    shares = {name: limit * len(members) / len(indices) for name, members in by_class.items()}
+    counts = {name: int(share) for name, share in shares.items()}
+    for name in sorted(shares, key=lambda n: shares[n] - counts[n], reverse=True)[: limit - sum(counts.values())]:
+        counts[name] += 1
+    chosen = [i for name, members in sorted(by_class.items()) for i in rng.choice(members, counts[name], replace=False)]
+    return np.sort(np.asarray(chosen, dtype=np.int64))
 
 
 class TextClasses(DataSource):
     name = "text_classes"
-    summary = "Labelled documents from class folders or a CSV/TSV file, tokenized for sequence classifiers."
+    summary = "Labelled documents (class folders, CSV/TSV, one file per class), in a shared script if asked, " \
+              "as word or character ids."
     Config = TextClassesConfig
+
+    def _vocabulary(self, config: TextClassesConfig, context: DataContext, train_tokens) -> list[str]:
+        if config.vocabulary.file is None:
+            return build_vocabulary(train_tokens, config.vocabulary)
+        path = context.resolve_path(config.vocabulary.file)
+        if not path.is_file():
+            raise PlanError(f"not found: {config.vocabulary.file} (looked for {path})", ("vocabulary", "file"))
+        listed = [line.rstrip("\n") for line in path.read_text(encoding="utf-8").split("\n")]
+        return [PAD, OOV] + list(dict.fromkeys(t for t in listed if t and t not in (PAD, OOV)))
 
     def _prepare(self, config: TextClassesConfig, context: DataContext):
         texts, labels = read_documents(config, context)
         classes = sorted(set(labels))
         if len(classes) < 2:
-            raise PlanError(f"only one class ({classes[0]!r}) in {config.path}", ("path",))
-        tokens = [tokenize(text) for text in texts]
-        splits = split_indices(len(texts), {"validation": config.validation, "test": config.test}, context.seed)
-        vocabulary = build_vocabulary([tokens[i] for i in splits["train"]], config.vocabulary)
+            raise PlanError(f"only one class ({classes[0]!r}) in {config.path or 'files'}",
+                            ("path" if config.path else "files",))
+        tokens = [tokens_of(text, config.level) for text in texts]
+        split_seed = config.split_seed if config.split_seed is not None else context.seed
+        splits = split_indices(len(texts), {"validation": config.validation, "test": config.test}, split_seed)
+        if config.train_limit is not None:
+            available = len(splits["train"])
+            splits["train"] = stratified_subset(splits["train"], labels, config.train_limit, context.seed)
+            if config.train_limit > available:
+                context.note(f"train_limit {config.train_limit} exceeds the {available} training documents; "
+                             "all are used")
+        vocabulary = self._vocabulary(config, context, [tokens[i] for i in splits["train"]])
         return tokens, labels, classes, splits, vocabulary
 
     def describe(self, config: TextClassesConfig, context: DataContext) -> DataDescription:
@@ -106,8 +194,9 @@ class TextClasses(DataSource):
         _, _, _, _, vocabulary = self._prepare(config, context)
         index = {word: i for i, word in enumerate(vocabulary)}
         texts = [Path(item).read_text(encoding="utf-8") if Path(item).is_file() else item for item in items]
-        return {config.input: encode([tokenize(t) for t in texts], index, config.max_length, config.padding,
-                                     config.vocabulary.lowercase)}
+        texts = [SPACES.sub(" ", config.script.apply(text)).strip() for text in texts]
+        return {config.input: encode([tokens_of(t, config.level) for t in texts], index, config.max_length,
+                                     config.padding, config.vocabulary.lowercase)}
 
 
 @hookimpl

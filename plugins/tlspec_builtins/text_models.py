@@ -207,6 +207,49 @@ class CharCNN(Backbone):
         return Built(output=x, layers=layers)
 
 
+class TextCNNConfig(ComponentConfig):
+    kernel_sizes: list[PositiveInt] = Field([3, 5], min_length=1, description="Width of each parallel "
+                                                                            "convolution, in tokens.")
+    filters: PositiveInt = Field(64, description="Filters of each convolution.")
+    dropout: Rate = Field(0.0, description="Dropout on the pooled features.")
+
+
+class TextCNN(Backbone):
+    """Kim (2014): parallel 1-D convolutions over an embedded sequence, each max-pooled over time."""
+
+    name = "text_cnn"
+    summary = "Parallel 1-D convolutions over an embedded sequence, max-pooled and concatenated (Kim 2014)."
+    Config = TextCNNConfig
+
+    def plan(self, config: TextCNNConfig, inputs: Sequence[TensorInfo], context: PlanContext) -> ComponentPlan:
+        if len(inputs) != 1 or (inputs[0].rank is not None and inputs[0].rank != 3):
+            raise PlanError(f"text_cnn reads one embedded sequence (batch, steps, features); got "
+                            f"{', '.join(str(i) for i in inputs) or 'nothing'}", ("from",))
+        layers = [LayerInfo(f"{context.name}_conv{k}", True) for k in config.kernel_sizes]
+        return ComponentPlan(output=TensorInfo((None, config.filters * len(config.kernel_sizes))), layers=layers)
+
+    def build(self, config: TextCNNConfig, inputs: Sequence, context: PlanContext) -> Built:
+        import keras
+
+        name, layers, pooled = context.name, [], []
+        for width in config.kernel_sizes:
+            conv = keras.layers.Conv1D(config.filters, width, padding="same", activation="relu",
+                                       name=f"{name}_conv{width}")
+            pool = keras.layers.GlobalMaxPooling1D(name=f"{name}_pool{width}")
+            pooled.append(pool(conv(inputs[0])))
+            layers += [conv, pool]
+        x = pooled[0]
+        if len(pooled) > 1:
+            merge = keras.layers.Concatenate(name=f"{name}_features")
+            x = merge(pooled)
+            layers.append(merge)
+        if config.dropout:
+            drop = keras.layers.Dropout(config.dropout, name=f"{name}_dropout")
+            x = drop(x)
+            layers.append(drop)
+        return Built(output=x, layers=layers)
+
+
 @hookimpl
 def tlspec_backbones():
-    return [WordEmbedding(), RNN(), CharCNN()]
+    return [WordEmbedding(), RNN(), CharCNN(), TextCNN()]
