@@ -7,7 +7,7 @@ Run: .venv/bin/python bench/urdu_from_hindi.py [--seeds 5] [--budgets 50,100,all
 For each seed: pretrain the character network on Hindi (specs/hindi_sentiment_weighted.yaml, once
 unweighted and once with importance weights towards Urdu) and record its zero-shot accuracy on the
 Urdu test tweets; then for each budget train on that many Urdu labels from scratch
-(specs/urdu_scratch.yaml) and from each pretrained network (specs/urdu_from_hindi.yaml). The 196
+(specs/urdu_scratch.yaml) and from each pretrained network (specs/urdu_from_hindi.yaml). The 195
 Urdu test tweets are the same everywhere (split_seed 0); the seed changes the Hindi split, the
 labelled Urdu sample, the initial weights and the data order.
 """
@@ -82,7 +82,7 @@ def table(results: list[dict], budgets: list[str], seeds: int) -> str:
         return f"{statistics.mean(values):.3f} ± {spread:.3f}"
 
     columns = ["0 (zero-shot)"] + [f"{b}" for b in budgets]
-    lines = [f"Urdu test accuracy (196 tweets, positive vs negative, mean ± sd over {seeds} seeds)", "",
+    lines = [f"Urdu test accuracy (195 tweets, positive vs negative, mean ± sd over {seeds} seeds)", "",
              "| Urdu labels | " + " | ".join(columns) + " |", "|---" * (len(columns) + 1) + "|"]
     for arm, label in ARMS.items():
         lines.append(f"| {label} | " + " | ".join([cell(arm, 0)] + [cell(arm, b) for b in budgets]) + " |")
