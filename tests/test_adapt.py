@@ -9,7 +9,7 @@ from tlspec.errors import SpecError
 from tlspec.training import train
 from tlspec.validation import validate_file
 
-FAST = ["train.epochs=40", "train.batch_size=50"]
+FAST = ["train.epochs=20", "train.batch_size=50", "train.optimizer.learning_rate=0.06"]
 
 
 def target_mse(folder, seed, method, extra=()):
@@ -128,3 +128,25 @@ def test_target_classes_must_match_for_evaluation(write_spec):
     with pytest.raises(SpecError) as caught:
         validate_file(path)
     assert "labels head 'c' with classes ['N', 'P'] but the training data with ['neg', 'pos']" in str(caught.value)
+
+
+def test_weights_attached_to_examples_are_the_reported_ones(tmp_path):
+    from tlspec.adapt import WEIGHT_KEY, fit_weighting
+    from tlspec.assemble import assemble
+    from tlspec.validation import load_datasets
+
+    validated = validate_file(write_problem(tmp_path, 5, train=200, target=200, test=20))
+    assembly = assemble(validated)
+    datasets = load_datasets(validated)
+    target = load_datasets(validated, section=validated.adapt_target)["train"]
+    weighting = fit_weighting(assembly, validated.spec.adapt, datasets["train"], target, seed=5)
+    batches = list(weighting.attach(datasets["train"]))  # one pass: the dataset reshuffles every pass
+    attached = np.concatenate([np.asarray(labels[WEIGHT_KEY]) for _, labels in batches])
+    xs = np.concatenate([np.asarray(inputs["x"])[:, 0] for inputs, _ in batches])
+    assert attached.shape == (200,)
+    assert attached.mean() == pytest.approx(1.0, abs=1e-4)  # normalised over the training split
+    assert attached.sum() ** 2 / np.square(attached).sum() == pytest.approx(
+        weighting.stats["effective_sample_size"], abs=0.1)
+    assert attached.max() == pytest.approx(weighting.stats["weight_max"], rel=1e-4)
+    # The target lies left of the training data: the left half of the inputs carries more weight.
+    assert attached[xs < np.median(xs)].mean() > 2 * attached[xs >= np.median(xs)].mean()

@@ -108,7 +108,7 @@ def _auc(scores: np.ndarray, labels: np.ndarray) -> float:
     return float((ranks[labels == 1].sum() - positives * (positives + 1) / 2) / (positives * negatives))
 
 
-def _classifier(dim: int, options, seed: int | None):
+def _classifier(dim: int, options):
     import keras
 
     regulariser = keras.regularizers.L2(options.l2) if options.l2 else None
@@ -126,8 +126,41 @@ def _logits(classifier, x: np.ndarray) -> np.ndarray:
                            for i in range(0, len(x), 4096)])
 
 
+@dataclass
+class DomainClassifier:
+    model: object  # Keras model: standardised features -> logit of "target"
+    mean: np.ndarray
+    std: np.ndarray
+    accuracy: float  # held out, classes balanced
+    auc: float
+
+
+def train_domain_classifier(source: np.ndarray, target: np.ndarray, options, seed: int | None) -> DomainClassifier:
+    """Train inputs = 0, target inputs = 1, classes balanced so that exp(logit) estimates the density ratio."""
+    import keras
+
+    pooled = np.concatenate([source, target])
+    mean, std = pooled.mean(axis=0), pooled.std(axis=0)
+    std[std == 0] = 1.0
+    x = (pooled - mean) / std
+    y = np.concatenate([np.zeros(len(source)), np.ones(len(target))]).astype(np.float32)
+    balance = np.where(y == 1, len(source) / len(target), 1.0).astype(np.float32)
+    order = np.random.default_rng(seed if seed is not None else 0).permutation(len(x))
+    held = order[: max(2, int(round(options.holdout * len(x))))]
+    fit = order[len(held):]
+    if seed is not None:
+        keras.utils.set_random_seed(seed)
+    model = _classifier(x.shape[1], options)
+    model.fit(x[fit], y[fit], sample_weight=balance[fit], epochs=options.epochs,
+              batch_size=max(32, min(512, len(fit) // 8)), verbose=0, shuffle=True)
+    logits, truth = _logits(model, x[held]), y[held]
+    accuracy = float(np.average((logits > 0) == (truth == 1), weights=balance[held]))
+    auc = _auc(logits, truth) if 0 < truth.sum() < len(truth) else float("nan")
+    return DomainClassifier(model, mean, std, accuracy, auc)
+
+
 def fit_weighting(assembly, spec_adapt, train_dataset, target_dataset, seed: int | None) -> Weighting:
-    """Train the domain classifier (train inputs = 0, target inputs = 1) and derive the weighting."""
+    """Train the domain classifier on the training and target inputs and derive the weighting."""
     import keras
 
     features = feature_model(assembly, spec_adapt.classifier.features)
@@ -136,43 +169,22 @@ def fit_weighting(assembly, spec_adapt, train_dataset, target_dataset, seed: int
     if len(target) < 2:
         raise TlspecError(f"adapt.target: the domain classifier needs target inputs; split "
                           f"'{spec_adapt.split}' has {len(target)}")
-    pooled = np.concatenate([source, target])
-    mean, std = pooled.mean(axis=0), pooled.std(axis=0)
-    std[std == 0] = 1.0
-    x = (pooled - mean) / std
-    y = np.concatenate([np.zeros(len(source)), np.ones(len(target))]).astype(np.float32)
-    balance = np.where(y == 1, len(source) / len(target), 1.0).astype(np.float32)  # equal priors: exp(logit) = ratio
-
-    rng = np.random.default_rng(seed if seed is not None else 0)
-    order = rng.permutation(len(x))
-    held = order[: max(2, int(round(spec_adapt.classifier.holdout * len(x))))]
-    fit = order[len(held):]
-    if seed is not None:
-        keras.utils.set_random_seed(seed)
-    classifier = _classifier(x.shape[1], spec_adapt.classifier, seed)
-    batch = max(32, min(512, len(fit) // 8))
-    classifier.fit(x[fit], y[fit], sample_weight=balance[fit], epochs=spec_adapt.classifier.epochs,
-                   batch_size=batch, verbose=0, shuffle=True)
-    held_logits = _logits(classifier, x[held])
-    held_y = y[held]
-    accuracy = float(np.average((held_logits > 0) == (held_y == 1), weights=balance[held]))
-    auc = _auc(held_logits, held_y) if 0 < held_y.sum() < len(held_y) else float("nan")
-
-    source_logits = _logits(classifier, x[: len(source)])
-    ratio = np.exp(np.clip(source_logits, -50, 50))
+    domain = train_domain_classifier(source, target, spec_adapt.classifier, seed)
+    ratio = np.exp(np.clip(_logits(domain.model, (source - domain.mean) / domain.std), -50, 50))
     low, high = spec_adapt.clip
     clipped = np.clip(ratio, low, high)
     scale = 1.0 / clipped.mean() if spec_adapt.normalise else 1.0
-    weights = clipped * scale
-    stats = weight_stats(weights, ratio, low, high)
-    stats.update({"features": spec_adapt.classifier.features, "feature_size": int(x.shape[1]),
+    stats = weight_stats(clipped * scale, ratio, low, high)
+    stats.update({"features": spec_adapt.classifier.features, "feature_size": int(source.shape[1]),
                   "train_examples": int(len(source)), "target_examples": int(len(target)),
-                  "domain_accuracy": round(accuracy, 4), "domain_auc": round(auc, 4), "scale": float(scale)})
+                  "domain_accuracy": round(domain.accuracy, 4), "domain_auc": round(domain.auc, 4),
+                  "scale": float(scale)})
 
     inputs = {name: keras.Input(tensor.shape[1:], dtype=tensor.dtype, name=name)
               for name, tensor in assembly.inputs.items()}
-    standardised = keras.layers.Normalization(mean=mean, variance=std ** 2, name="adapt_standardise")(features(inputs))
-    logit = classifier(standardised)
+    standardised = keras.layers.Normalization(mean=domain.mean, variance=domain.std ** 2,
+                                              name="adapt_standardise")(features(inputs))
+    logit = domain.model(standardised)
     weight = keras.layers.Activation("exponential")(keras.ops.clip(logit, -50.0, 50.0))
     weight = keras.ops.clip(weight, low, high)[:, 0] * scale
     model = keras.Model(inputs, weight, name="importance_weights")
