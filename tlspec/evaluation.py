@@ -50,6 +50,9 @@ def evaluate_run(run_dir, split: str) -> dict:
 
     run, info, validated = _load(run_dir)
     datasets = load_datasets(validated)
+    if validated.adapt_target is not None:  # the target domain's splits, as training reports them
+        target = load_datasets(validated, section=validated.adapt_target)
+        datasets.update({f"target_{name}": dataset for name, dataset in target.items()})
     if split not in datasets:
         raise TlspecError(f"the data has no '{split}' split; splits: {one_of(datasets)}")
     assembly = assemble(validated)
