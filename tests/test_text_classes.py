@@ -41,7 +41,7 @@ def corpus(tmp_path):
 
 def test_class_files_with_a_separator_and_duplicates(corpus):
     config = TextClassesConfig(plugin="text_classes", files={"pos": "pos.txt", "neg": "neg.txt"}, separator="$",
-                               deduplicate=True, script={"transliterate": "devanagari_to_urdu"})
+                               deduplicate=True, transforms=["devanagari_to_urdu"])
     context = DataContext(corpus, ("sentiment",))
     texts, labels = read_documents(config, context)
     assert texts == ["اچھی پھلم", "بہت اچھی", "شاندار", "بری پھلم", "بیکار", "بری"]
@@ -135,3 +135,65 @@ def test_path_or_files_not_both(write_spec):
     with pytest.raises(SpecError) as caught:
         validate_file(path)
     assert "spec.yaml:6:7: data: give either path (a folder or a table) or files (one file per class)" in str(caught.value)
+
+
+def test_transforms_chain_in_order_and_reach_prediction_inputs(write_spec, tmp_path):
+    (tmp_path / "docs.csv").write_text("text,label\nअच्छी फिल्म,pos\nबुरी फिल्म,neg\nअच्छी,pos\nबुरी,neg\n",
+                                       encoding="utf-8")
+    path = write_spec("""
+        tlspec: 1
+        name: translit
+        inputs: {tokens: {shape: [4], dtype: int32}}
+        backbone: {plugin: word_embedding, from: inputs.tokens, dim: 4}
+        heads: [{name: label, plugin: classifier, pooling: avg, classes: from_data}]
+        data:
+          plugin: text_classes
+          path: docs.csv
+          max_length: 4
+          validation: 0
+          test: 0.25
+          transforms: [devanagari_to_urdu, {plugin: urdu_normalise, fold: true}]
+        """)
+    validated = validate_file(path)
+    assert set(validated.description.vocabularies["tokens"]) >= {"اچھی", "بری", "پھلم"}
+    source, config = validated.data_source.record.plugin, validated.data_source.config
+    vocabulary = validated.description.vocabularies["tokens"]
+    ids = source.prediction_inputs(config, validated.data_context(), ["बुरी फ़िल्म"])["tokens"]
+    # फ़िल्म (with nukta) becomes فلم, folded to پھلم: the same token as the unmarked spelling.
+    assert [vocabulary[i] for i in ids[0] if i] == ["بری", "پھلم"]
+
+
+@pytest.mark.parametrize("transforms, where, expected", [
+    ("[devanagri_to_urdu]", "data.transforms[0].plugin",
+     "unknown transform plugin 'devanagri_to_urdu' (did you mean 'devanagari_to_urdu'?)"),
+    ("[{plugin: urdu_normalise, folds: true}]", "data.transforms[0].folds",
+     "unknown field 'folds' (did you mean 'fold'?)"),
+    ("[{plugin: unicode_normalise, form: NFX}]", "data.transforms[0].form", "expected one of 'NFC', 'NFKC', 'NFD', 'NFKD'; got 'NFX'"),
+])
+def test_transform_mistakes_are_located(write_spec, transforms, where, expected):
+    path = write_spec(f"""
+        tlspec: 1
+        name: bad
+        inputs: {{tokens: {{shape: [4], dtype: int32}}}}
+        backbone: {{plugin: word_embedding, from: inputs.tokens, dim: 4}}
+        heads: [{{name: label, plugin: classifier, pooling: avg, classes: from_data}}]
+        data: {{plugin: text_classes, path: docs.csv, transforms: {transforms}}}
+        """)
+    with pytest.raises(SpecError) as caught:
+        validate_file(path)
+    text = str(caught.value)
+    assert f"spec.yaml:6:" in text and f": {where}" in text and expected in text, text
+
+
+def test_transforms_on_a_source_that_does_not_read_text_are_refused(write_spec):
+    path = write_spec("""
+        tlspec: 1
+        name: bad
+        inputs: {x: {shape: [1]}}
+        backbone: {plugin: mlp, from: inputs.x, units: [2]}
+        heads: [{name: y, plugin: regression}]
+        data: {plugin: inline, inputs: {x: [[1], [2]]}, targets: {y: [[1], [2]]}, transforms: [lowercase]}
+        """)
+    with pytest.raises(SpecError) as caught:
+        validate_file(path)
+    assert "data.transforms: unknown field 'transforms'" in str(caught.value)

@@ -76,6 +76,10 @@ class DataConfig(PluginConfig):
     """Base of data source sections."""
 
 
+class TransformConfig(PluginConfig):
+    """Base of text transform sections (items of a text data section's ``transforms`` list)."""
+
+
 # ---------------------------------------------------------------- shapes
 
 @dataclass(frozen=True)
@@ -376,11 +380,27 @@ class DataSource(_Plugin):
         return " ".join(tokens)
 
 
+class TextTransform(_Plugin):
+    """Rewrites a text before it is tokenized: transliteration, normalisation, cleaning.
+
+    Text data sources apply the ``transforms`` listed in their section, in order
+    (see ``tlspec.transforms.chain``). Pure Python: no TensorFlow.
+    """
+
+    kind = "transform"
+    Config: ClassVar[type[TransformConfig]]
+
+    @abstractmethod
+    def apply(self, config: TransformConfig, text: str) -> str:
+        ...
+
+
 PLUGIN_KINDS: dict[str, type[_Plugin]] = {
     "backbone": Backbone,
     "head": Head,
     "freeze": FreezePolicy,
     "data": DataSource,
+    "transform": TextTransform,
 }
 
 CONFIG_BASES: dict[str, type[PluginConfig]] = {
@@ -388,4 +408,5 @@ CONFIG_BASES: dict[str, type[PluginConfig]] = {
     "head": HeadConfig,
     "freeze": FreezeConfig,
     "data": DataConfig,
+    "transform": TransformConfig,
 }

@@ -55,9 +55,19 @@ def tlspec_data_sources():
     """
 
 
+@hookspec
+def tlspec_text_transforms():
+    """Return an iterable of ``tlspec.api.TextTransform`` instances.
+
+    A text transform rewrites texts before tokenizing (e.g. transliteration into
+    another script); text data sources list them under ``transforms:``.
+    """
+
+
 HOOK_BY_KIND = {
     "backbone": "tlspec_backbones",
     "head": "tlspec_heads",
     "freeze": "tlspec_freeze_policies",
     "data": "tlspec_data_sources",
+    "transform": "tlspec_text_transforms",
 }

@@ -21,6 +21,7 @@ from tlspec.plugins import Registry, UnknownPlugin, default_registry
 from tlspec.pydantic_errors import problems_from
 from tlspec.sharing import check_groups as check_sharing
 from tlspec.spec_model import Spec
+from tlspec.transforms import TRANSFORMS_FIELD
 
 
 MULTI_WORKER_SEED = ("multi-worker training needs the spec's 'seed': every worker shuffles the data with it "
@@ -64,11 +65,17 @@ def plugin_sections(data: Any) -> list[tuple[str, tuple, Any]]:
         if isinstance(data.get(key), list):
             found += [(kind, (key, index), item) for index, item in enumerate(data[key])]
     found.append(("freeze", ("freeze",), data.get("freeze", "none")))
-    if data.get("data") is not None:
-        found.append(("data", ("data",), data["data"]))
+    data_sections = [(("data",), data.get("data"))]
     adapt = data.get("adapt")
-    if isinstance(adapt, dict) and adapt.get("target") is not None:
-        found.append(("data", ("adapt", "target"), adapt["target"]))
+    if isinstance(adapt, dict):
+        data_sections.append((("adapt", "target"), adapt.get("target")))
+    for path, section in data_sections:
+        if section is None:
+            continue
+        found.append(("data", path, section))
+        transforms = section.get(TRANSFORMS_FIELD) if isinstance(section, dict) else None
+        if isinstance(transforms, list):
+            found += [("transform", path + (TRANSFORMS_FIELD, index), item) for index, item in enumerate(transforms)]
     train = data.get("train")
     if isinstance(train, dict) and isinstance(train.get("phases"), list):
         for index, phase in enumerate(train["phases"]):
@@ -79,7 +86,7 @@ def plugin_sections(data: Any) -> list[tuple[str, tuple, Any]]:
 
 def validate_section(kind: str, path: tuple, raw: Any, registry: Registry,
                      locations: Locations) -> tuple[Section | None, list[Problem]]:
-    if kind == "freeze" and isinstance(raw, str):
+    if kind in ("freeze", "transform") and isinstance(raw, str):
         raw = {"plugin": raw}
     if not isinstance(raw, dict):
         return None, []  # the core model reports "expected a mapping"

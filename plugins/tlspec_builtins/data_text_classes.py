@@ -2,8 +2,8 @@
 
 From a folder (one subfolder per class, one ``.txt`` document per file), a
 CSV/TSV file (a text column and a label column), or one file per class with a
-separator between documents. Texts can be transliterated and normalised into a
-shared script first (``script``), tokenized into words or characters; the
+separator between documents. Texts pass through the listed text transform
+plugins first (e.g. into a shared script), then become words or characters; the
 vocabulary comes from the training split or a file (so that a model trained on
 one corpus reads another with the same ids). ``train_limit`` keeps a stratified
 label budget of the training split while the test split stays the same.
@@ -16,41 +16,16 @@ from pathlib import Path
 from typing import Any, Literal, Sequence
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, PositiveInt, model_validator
+from pydantic import Field, PositiveInt, model_validator
 
 from tlspec.api import DataConfig, DataContext, DataDescription, DataField, DataSource, PlanError
 from tlspec.hookspecs import hookimpl
-from tlspec_builtins import scripts
+from tlspec.transforms import chain
 from tlspec_builtins.data_common import array_datasets, split_indices, target_head
 from tlspec_builtins.text_documents import deduplicate, keep_classes, read_class_files, read_folder, read_table
 from tlspec_builtins.text_vocabulary import OOV, PAD, VocabularyOptions, build_vocabulary, encode, tokenize
 
 SPACES = re.compile(r"\s+")
-
-
-class ScriptOptions(BaseModel):
-    """Map texts into one writing system before tokenizing (applied in this order)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    transliterate: Literal["none", "devanagari_to_urdu"] = Field(
-        "none", description="devanagari_to_urdu: Hindi in Devanagari -> vowel-less Urdu spelling.")
-    normalise: Literal["none", "nfkc", "urdu"] = Field(
-        "none", description="nfkc: Unicode NFKC; urdu: NFKC, vowel marks removed, Arabic letter variants and "
-                            "the letter h written one way.")
-    fold: bool = Field(False, description="Collapse Urdu letters Hindi spelling does not tell apart "
-                                          "(ث ص س, ذ ز ض ظ ژ, ت ط, ...).")
-
-    def apply(self, text: str) -> str:
-        if self.transliterate == "devanagari_to_urdu":
-            text = scripts.devanagari_to_urdu(text)
-        if self.normalise == "nfkc":
-            import unicodedata
-
-            text = unicodedata.normalize("NFKC", text)
-        elif self.normalise == "urdu":
-            text = scripts.normalise_urdu(text)
-        return scripts.fold_urdu(text) if self.fold else text
 
 
 class ClassVocabularyOptions(VocabularyOptions):
@@ -69,9 +44,11 @@ class TextClassesConfig(DataConfig):
     label_map: dict[str, str] = Field(default_factory=dict, description="Rename labels as read, e.g. {P: pos}.")
     classes: list[str] | None = Field(None, min_length=2, description="Keep only documents of these classes "
                                                                       "(after label_map).")
-    deduplicate: bool = Field(False, description="Drop repeated texts (after 'script'); a text with two labels "
-                                                 "is dropped altogether.")
-    script: ScriptOptions = Field(default_factory=ScriptOptions)
+    transforms: list[str | dict[str, Any]] = Field(
+        default_factory=list, description="Text transform plugins applied in order before tokenizing, e.g. "
+                                          "[devanagari_to_urdu, {plugin: urdu_normalise, fold: true}].")
+    deduplicate: bool = Field(False, description="Drop repeated texts (after the transforms); a text with two "
+                                                 "labels is dropped altogether.")
     level: Literal["word", "char"] = Field("word", description="Tokens are words (and punctuation) or characters.")
     validation: float = Field(0.15, ge=0, lt=1, description="Fraction held out for validation (0: none).")
     test: float = Field(0.15, gt=0, lt=1)
@@ -96,7 +73,7 @@ class TextClassesConfig(DataConfig):
 
 
 def read_documents(config: TextClassesConfig, context: DataContext) -> tuple[list[str], list[str]]:
-    """(texts, labels) as configured: read, relabelled, filtered, in the shared script, deduplicated."""
+    """(texts, labels) as configured: read, relabelled, filtered, transformed, deduplicated."""
     if config.files is not None:
         texts, labels = read_class_files(config.files, config.separator, context)
     else:
@@ -110,7 +87,8 @@ def read_documents(config: TextClassesConfig, context: DataContext) -> tuple[lis
     labels = [config.label_map.get(label, label) for label in labels]
     if config.classes is not None:
         texts, labels = keep_classes(texts, labels, config.classes, context)
-    texts = [SPACES.sub(" ", config.script.apply(text)).strip() for text in texts]
+    transform = chain(config.transforms)
+    texts = [SPACES.sub(" ", transform(text)).strip() for text in texts]
     if config.deduplicate:
         texts, labels = deduplicate(texts, labels, context)
     return texts, labels
@@ -138,7 +116,7 @@ def stratified_subset(indices: np.ndarray, labels: Sequence[str], limit: int, se
 
 class TextClasses(DataSource):
     name = "text_classes"
-    summary = "Labelled documents (class folders, CSV/TSV, one file per class), in a shared script if asked, " \
+    summary = "Labelled documents (class folders, CSV/TSV, one file per class), transformed if asked, " \
               "as word or character ids."
     Config = TextClassesConfig
 
@@ -194,7 +172,8 @@ class TextClasses(DataSource):
         _, _, _, _, vocabulary = self._prepare(config, context)
         index = {word: i for i, word in enumerate(vocabulary)}
         texts = [Path(item).read_text(encoding="utf-8") if Path(item).is_file() else item for item in items]
-        texts = [SPACES.sub(" ", config.script.apply(text)).strip() for text in texts]
+        transform = chain(config.transforms)
+        texts = [SPACES.sub(" ", transform(text)).strip() for text in texts]
         return {config.input: encode([tokens_of(t, config.level) for t in texts], index, config.max_length,
                                      config.padding, config.vocabulary.lowercase)}
 

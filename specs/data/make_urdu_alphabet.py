@@ -18,15 +18,15 @@ from tlspec_builtins.data_text_classes import TextClassesConfig, read_documents
 HERE = Path(__file__).resolve().parent
 SENTIMENT = HERE.parents[2] / "shared" / "data" / "sentiment"
 MIN_COUNT = 3
-SCRIPT = {"normalise": "urdu", "fold": True}
+URDU_SPELLING = {"plugin": "urdu_normalise", "fold": True}
 
 
 def corpora() -> list[TextClassesConfig]:
     hindi = TextClassesConfig(plugin="text_classes", separator="$",
                               files={"pos": str(SENTIMENT / "pos_hindi.txt"), "neg": str(SENTIMENT / "neg_hindi.txt")},
-                              script={"transliterate": "devanagari_to_urdu", **SCRIPT})
+                              transforms=["devanagari_to_urdu", URDU_SPELLING])
     urdu = TextClassesConfig(plugin="text_classes", path=str(SENTIMENT / "urdu-sentiment-corpus-v1.tsv"),
-                             text_column="Tweet", label_column="Class", script=SCRIPT)
+                             text_column="Tweet", label_column="Class", transforms=[URDU_SPELLING])
     return [hindi, urdu]
 
 
