@@ -14,20 +14,26 @@ from pydantic import Field, create_model
 from tlspec import __version__
 from tlspec.plugins import Registry
 from tlspec.spec_model import Spec
+from tlspec.transforms import TRANSFORMS_FIELD
 
 
-def _tagged(record) -> type:
-    """The plugin's config model with ``plugin`` narrowed to its own name."""
+def _tagged(record, transforms: Any = None) -> type:
+    """The plugin's config model with ``plugin`` narrowed to its own name (and, for a data source that
+    reads text, its ``transforms`` items typed as the installed transform plugins)."""
+    fields = {"plugin": (Literal[record.name], Field(description=record.plugin.summary))}
+    if transforms is not None and TRANSFORMS_FIELD in record.config_model.model_fields:
+        original = record.config_model.model_fields[TRANSFORMS_FIELD]
+        fields[TRANSFORMS_FIELD] = (list[transforms], Field(default_factory=list, description=original.description))
     return create_model(
         f"{record.kind}_{record.name}",
         __base__=record.config_model,
         __doc__=record.plugin.summary or record.config_model.__doc__,
-        plugin=(Literal[record.name], Field(description=record.plugin.summary)),
+        **fields,
     )
 
 
-def _union(registry: Registry, kind: str) -> Any:
-    members = [_tagged(registry.records[kind][name]) for name in registry.names(kind)]
+def _union(registry: Registry, kind: str, transforms: Any = None) -> Any:
+    members = [_tagged(registry.records[kind][name], transforms) for name in registry.names(kind)]
     if not members:
         return dict[str, Any]
     if len(members) == 1:
@@ -39,7 +45,9 @@ def spec_model(registry: Registry) -> type:
     backbone = _union(registry, "backbone")
     head = _union(registry, "head")
     freeze = _union(registry, "freeze")
-    data = _union(registry, "data")
+    transform_names = tuple(registry.names("transform"))
+    transform = Union[Literal[transform_names], _union(registry, "transform")] if transform_names else Any
+    data = _union(registry, "data", transform)
     freeze_names = tuple(registry.names("freeze")) or ("none",)
     return create_model(
         "TlspecSpec",
