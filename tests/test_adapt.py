@@ -6,6 +6,7 @@ import pytest
 from covariate_shift import write_problem
 from tlspec.adapt import _auc, support_warnings, weight_stats
 from tlspec.errors import SpecError
+from tlspec.evaluation import evaluate_run
 from tlspec.training import train
 from tlspec.validation import validate_file
 
@@ -31,12 +32,10 @@ def test_weighting_lowers_target_error(tmp_path, capsys):
     assert stats["weight_max"] <= 20 * stats["scale"] + 1e-6  # clipped, then scaled to mean 1
     assert "effective sample size" in capsys.readouterr().out
     assert unweighted.run.read_json("run.json")["adapt"] == {"method": "none"}
-    from tlspec.evaluation import evaluate_run
-
     again = evaluate_run(weighted.run.path, "target_test")["target_test"]["y"]["loss"]
     assert again == pytest.approx(weighted_mse, rel=1e-5)  # `tlspec evaluate RUN --split target_test`
-    # The source-domain fit is what the unweighted model optimises.
-    assert unweighted.metrics["validation"]["y"]["loss"] < weighted.metrics["validation"]["y"]["loss"] * 3
+    # The price: on the training domain the unweighted fit is the better one.
+    assert unweighted.metrics["validation"]["y"]["loss"] < weighted.metrics["validation"]["y"]["loss"]
 
 
 @pytest.mark.slow
