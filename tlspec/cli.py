@@ -51,7 +51,8 @@ def parser() -> argparse.ArgumentParser:
 
     evaluate = commands.add_parser("evaluate", help="evaluate a trained run on a data split")
     evaluate.add_argument("run_dir", type=Path, metavar="RUN_DIR")
-    evaluate.add_argument("--split", default="test", help="train, validation or test (default: test); with 'adapt', also target_train, "
+    evaluate.add_argument("--split", default="test",
+                          help="train, validation or test (default: test); with 'adapt', also target_train, "
                                "target_test, ... (the target domain's splits)")
     evaluate.add_argument("--json", action="store_true", help="print JSON")
     evaluate.set_defaults(run=cmd_evaluate)

@@ -43,7 +43,6 @@ class ValidatedSpec:
     phase_freezes: list[Section | None] = field(default_factory=list)
     description: DataDescription | None = None
     adapt_target: Section | None = None  # the target-domain data of 'adapt'
-    target_description: DataDescription | None = None
 
     @property
     def spec_dir(self) -> Path:
@@ -277,9 +276,9 @@ def validate_data(data: Any, locations: Locations, source: Path,
     data_source = sections.get(("data",))
     spec_dir = source.resolve().parent
     checks = Problems(locations)
+    context = DataContext(spec_dir, tuple(h.config.name for h in heads), spec.seed, spec.train.batch_size)
     description = None
     if data_source is not None:
-        context = DataContext(spec_dir, tuple(h.config.name for h in heads), spec.seed, spec.train.batch_size)
         description = describe_data(data_source, context, checks)
         checks.raise_if_any()
         adopt_targets(heads, description, data_source, checks)
@@ -299,9 +298,7 @@ def validate_data(data: Any, locations: Locations, source: Path,
         check_data_inputs(graph, description, data_source, checks)
         check_monitors(spec, description, checks)
     adapt_target = sections.get(("adapt", "target"))
-    target_description = None
     if adapt_target is not None:
-        context = DataContext(spec_dir, tuple(h.config.name for h in heads), spec.seed, spec.train.batch_size)
         target_description = describe_data(adapt_target, context, checks)
         if target_description is not None:
             check_data_inputs(graph, target_description, adapt_target, checks)
@@ -311,7 +308,7 @@ def validate_data(data: Any, locations: Locations, source: Path,
         source=source, spec=spec, data=data, locations=locations,
         backbone=sections[("backbone",)], blocks=blocks, heads=heads, freeze=sections[("freeze",)],
         data_source=data_source, graph=graph, phase_freezes=phase_freezes, description=description,
-        adapt_target=adapt_target, target_description=target_description,
+        adapt_target=adapt_target,
     )
 
 
