@@ -17,16 +17,16 @@ from tlspec.hookspecs import hookimpl
 from tlspec_builtins import scripts
 
 
-class DevanagariToUrduConfig(TransformConfig):
-    pass
+class NoOptions(TransformConfig):
+    """A transform that takes nothing but its name."""
 
 
 class DevanagariToUrdu(TextTransform):
     name = "devanagari_to_urdu"
     summary = "Hindi in Devanagari -> the same words in vowel-less Urdu (Perso-Arabic) spelling."
-    Config = DevanagariToUrduConfig
+    Config = NoOptions
 
-    def apply(self, config: DevanagariToUrduConfig, text: str) -> str:
+    def apply(self, config: NoOptions, text: str) -> str:
         return scripts.devanagari_to_urdu(text)
 
 
@@ -58,16 +58,12 @@ class UnicodeNormalise(TextTransform):
         return unicodedata.normalize(config.form, text)
 
 
-class LowercaseConfig(TransformConfig):
-    pass
-
-
 class Lowercase(TextTransform):
     name = "lowercase"
     summary = "Lowercase (Unicode casefold)."
-    Config = LowercaseConfig
+    Config = NoOptions
 
-    def apply(self, config: LowercaseConfig, text: str) -> str:
+    def apply(self, config: NoOptions, text: str) -> str:
         return text.casefold()
 
 
