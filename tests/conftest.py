@@ -1,4 +1,7 @@
+import json
 import os
+import subprocess
+import sys
 import textwrap
 from pathlib import Path
 
@@ -30,6 +33,16 @@ def keras():
     from tlspec.tf_runtime import keras
 
     return keras()
+
+
+def train_cli(spec, out, *overrides, timeout=3600):
+    """`tlspec train specs/SPEC --out OUT --quiet --set ...` in a fresh process: (stdout, metrics.json)."""
+    command = [sys.executable, "-m", "tlspec.cli", "train", str(SPECS / spec), "--out", str(out), "--quiet"]
+    for override in overrides:
+        command += ["--set", override]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=timeout)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result.stdout, json.loads((Path(out) / "metrics.json").read_text())
 
 
 def build(path, overrides=()):

@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from conftest import SHARED_DATA, SPECS
+from conftest import SHARED_DATA, SPECS, train_cli
 
 CORPORA = SHARED_DATA / "nltk_data" / "corpora"
 pytestmark = [pytest.mark.acceptance, pytest.mark.slow,
@@ -14,12 +14,7 @@ pytestmark = [pytest.mark.acceptance, pytest.mark.slow,
 
 
 def train(spec, out, *overrides):
-    command = [sys.executable, "-m", "tlspec.cli", "train", str(SPECS / spec), "--out", str(out), "--quiet"]
-    for override in overrides:
-        command += ["--set", override]
-    result = subprocess.run(command, capture_output=True, text=True, timeout=3600)
-    assert result.returncode == 0, result.stderr[-3000:]
-    return json.loads((out / "metrics.json").read_text())["test"]
+    return train_cli(spec, out, *overrides)[1]["test"]
 
 
 def test_lecture_recipe_reports_accuracy_with_and_without_padding(tmp_path):

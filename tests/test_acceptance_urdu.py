@@ -8,7 +8,7 @@ from collections import Counter
 
 import pytest
 
-from conftest import SHARED_DATA, SPECS
+from conftest import SHARED_DATA, SPECS, train_cli
 from tlspec.api import DataContext
 from tlspec.validation import validate_file
 
@@ -18,12 +18,7 @@ pytestmark = [pytest.mark.acceptance, pytest.mark.slow,
 
 
 def train(spec, out, *overrides):
-    command = [sys.executable, "-m", "tlspec.cli", "train", str(SPECS / spec), "--out", str(out), "--quiet"]
-    for override in overrides:
-        command += ["--set", override]
-    result = subprocess.run(command, capture_output=True, text=True, timeout=1800)
-    assert result.returncode == 0, result.stderr[-3000:]
-    return result.stdout, json.loads((out / "metrics.json").read_text())
+    return train_cli(spec, out, *overrides, timeout=1800)
 
 
 def test_corpora_are_read_as_documented():

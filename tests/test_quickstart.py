@@ -1,23 +1,16 @@
 """The README's main job: pretrain on generated shapes, transfer to a few-label task, beat training from scratch."""
 
 import json
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 
-from conftest import SPECS
+from conftest import SPECS, train_cli
 from tlspec.validation import validate_file
 
 
 def tlspec_train(spec, out, *overrides):
-    command = [sys.executable, "-m", "tlspec.cli", "train", str(SPECS / spec), "--out", str(out), "--quiet"]
-    for override in overrides:
-        command += ["--set", override]
-    result = subprocess.run(command, capture_output=True, text=True, timeout=600)
-    assert result.returncode == 0, result.stderr[-3000:]
-    return json.loads((out / "metrics.json").read_text())["test"]["shape"]["accuracy"]
+    return train_cli(spec, out, *overrides, timeout=600)[1]["test"]["shape"]["accuracy"]
 
 
 def test_transfer_beats_training_from_scratch(tmp_path):
