@@ -46,11 +46,12 @@ class Cluster:
         return self.addresses[self.rank]
 
     def peers(self) -> list[tuple[str, str]]:
-        """(label like 'worker:1', address) of every other task."""
-        return [(f"{kind}:{index}", address) for kind in TASK_TYPES
+        """(label like 'worker:1 (host:port)', address) of every other task."""
+        return [(self.label(kind, index), address) for kind in TASK_TYPES
                 for index, address in enumerate(self.tasks.get(kind, ())) if address != self.address]
 
     def label(self, kind: str, index: int) -> str | None:
+        """'worker:1 (host:port)', or None when the cluster has no such task."""
         addresses = self.tasks.get(kind, ())
         return f"{kind}:{index} ({addresses[index]})" if index < len(addresses) else None
 

@@ -79,10 +79,10 @@ class Distribution:
         tasks = sorted(set(re.findall(r"/job:(chief|worker)/replica:\d+/task:(\d+)", "\n".join(listed))))
         lost = [label for kind, index in tasks if (label := self.cluster.label(kind, int(index)))]
         if not lost:  # gRPC errors name the peer's address instead
-            lost = [f"{label} ({address})" for label, address in self.cluster.peers() if address in message]
+            lost = [label for label, address in self.cluster.peers() if address in message]
         if lost:
             return f"lost contact with {', '.join(lost)}"
-        others = [f"{label} ({address})" for label, address in self.cluster.peers()]
+        others = [label for label, _ in self.cluster.peers()]
         reason = re.search(r'grpc_message:"([^"]+)"', message)
         why = reason.group(1) if reason else type(error).__name__
         if len(others) == 1:  # a connection dropped before the heartbeats named the task: only one peer
