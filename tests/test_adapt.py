@@ -113,6 +113,25 @@ def test_adapt_mistakes_are_located(write_spec, target_input, target_extra, more
     assert "spec.yaml:" in text
 
 
+def test_token_ids_without_a_vocabulary_need_backbone_features(write_spec):
+    path = write_spec("""
+        tlspec: 1
+        name: ids
+        inputs:
+          ids: {shape: [2], dtype: int32}
+        backbone: {plugin: mlp, from: inputs.ids, units: [2]}  # e.g. ids as numeric codes
+        heads:
+          - {name: y, plugin: regression}
+        data: {plugin: inline, inputs: {ids: [[1, 2], [2, 3]]}, targets: {y: [[1], [2]]}, validation: train}
+        adapt:
+          target: {plugin: inline, inputs: {ids: [[1, 1], [3, 2]]}, targets: {y: [[1], [2]]}}
+        """)
+    with pytest.raises(SpecError) as caught:
+        validate_file(path)
+    assert ("spec.yaml:10:3: adapt.classifier.features: the integer input 'ids' has no vocabulary to count tokens "
+            "over, so the domain classifier cannot read it; use features: backbone") in str(caught.value)
+
+
 def test_target_classes_must_match_for_evaluation(write_spec):
     path = write_spec("""
         tlspec: 1

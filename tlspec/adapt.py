@@ -77,10 +77,7 @@ def feature_model(assembly, features: str):
     vocabularies = assembly.validated.description.vocabularies if assembly.validated.description else {}
     parts = []
     for name, tensor in inputs.items():
-        if "int" in str(tensor.dtype):
-            if name not in vocabularies:
-                raise TlspecError(f"adapt.classifier.features: inputs: the integer input '{name}' has no vocabulary "
-                                  "to count tokens over; use features: backbone")
+        if "int" in str(tensor.dtype):  # validation made sure it has a vocabulary
             parts.append(_count_tokens(len(vocabularies[name]))(tensor))
         else:
             parts.append(keras.layers.Flatten()(tensor))

@@ -239,6 +239,12 @@ def check_adapt(spec: Spec, data: Section | None, description: DataDescription |
     if adapt.split != "all" and adapt.split not in target.splits:
         problems.at_value(("adapt", "split"), f"the target data has no '{adapt.split}' split; it has "
                                               f"{one_of(target.splits)} (or use all)")
+    if adapt.classifier.features == "inputs" and description is not None:
+        for name, field_ in description.inputs.items():
+            if field_.dtype.startswith("int") and name not in description.vocabularies:
+                problems.at_value(("adapt", "classifier", "features"),
+                                  f"the integer input '{name}' has no vocabulary to count tokens over, so the "
+                                  "domain classifier cannot read it; use features: backbone")
     if adapt.evaluate and "test" in target.splits and description is not None:
         for head, field_ in target.targets.items():
             source = description.targets.get(head)
