@@ -40,15 +40,15 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=7)
     args = parser.parse_args()
 
-    from tlspec.validation import validate_file
+    from tlspec.spec.validate import validate_file
 
     validate_file(SPEC)  # warm the plugin registry and catalog caches once, as a long-lived process would
     in_process = [timed(lambda: validate_file(SPEC)) for _ in range(args.repeats * 3)]
     cli = [timed(validate_cli) for _ in range(args.repeats)]
 
-    from tlspec.assemble import assemble
-    from tlspec.compiling import compile_model
-    from tlspec.tf_runtime import keras as load_keras
+    from tlspec.model.assemble import assemble
+    from tlspec.model.compile import compile_model
+    from tlspec.model.runtime import keras as load_keras
 
     keras = load_keras()
 

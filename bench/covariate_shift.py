@@ -2,7 +2,7 @@
 
 Run: .venv/bin/python bench/covariate_shift.py [--seeds 10]
 
-The problem is the one the tests generate (tests/covariate_shift.py): y = -x + x^3 + noise, training
+The problem is the one the tests generate (tests/training/covariate_shift.py): y = -x + x^3 + noise, training
 inputs x ~ N(0.5, 0.5^2), target inputs x ~ N(0, 0.3^2), a linear model; the noise alone gives a
 mean squared error of 0.09. Each seed draws new data and trains both arms from the same initial weights.
 """
@@ -16,7 +16,7 @@ import tempfile
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "tests"))
+sys.path.insert(0, str(REPO / "tests" / "training"))
 
 
 def main() -> None:
@@ -27,8 +27,8 @@ def main() -> None:
     import keras
 
     from covariate_shift import write_problem
-    from tlspec.training import train
-    from tlspec.validation import validate_file
+    from tlspec.training.runner import train
+    from tlspec.spec.validate import validate_file
 
     rows = []
     with tempfile.TemporaryDirectory() as folder:

@@ -23,7 +23,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from tlspec.cluster import local_addresses
+from tlspec.distribute.cluster import local_addresses
 
 REPO = Path(__file__).resolve().parents[1]
 PYTHON = sys.executable

@@ -24,9 +24,9 @@ def main(data_path: str, batch: int, epochs: int, workers: str | None, index: in
     import tensorflow as tf
 
     if workers:
-        from tlspec import keras_multi_worker
+        from tlspec.distribute import keras_patch
 
-        keras_multi_worker.install()
+        keras_patch.install()
         strategy = tf.distribute.MultiWorkerMirroredStrategy()
     else:
         strategy = tf.distribute.get_strategy()

@@ -1,8 +1,104 @@
-"""tlspec: transfer learning, declared.
+"""tlspec: transfer learning, declared. The Python API.
 
-Importing this package is cheap: TensorFlow is imported only where a model is
-really built (``tlspec.assemble``), so ``validate``, ``schema`` and ``plugins``
-stay fast.
+    import tlspec
+
+    validated = tlspec.validate("specs/quickstart_source.yaml", ["train.epochs=2"])  # TensorFlow-free
+    assembly = tlspec.build(validated)                 # compiled Keras model: assembly.model
+    result = tlspec.train(validated, out="runs/source")
+    print(result.metrics["test"])
+    print(tlspec.evaluate("runs/source", split="test"))
+    print(tlspec.predict("runs/quickstart-transfer", ["image.png"]))
+
+Every function raises ``tlspec.SpecError`` (located problems, each as
+``FILE:LINE:COL: path: message``) for a bad spec and ``tlspec.TlspecError`` for
+anything else a user can fix. Importing this package is cheap: TensorFlow is
+imported only when a model is really built. Plugin authors import ``tlspec.api``.
 """
 
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Sequence
+
+from tlspec.errors import SpecError, TlspecError
+
+if TYPE_CHECKING:
+    from tlspec.model.assemble import Assembly
+    from tlspec.spec.validate import ValidatedSpec
+    from tlspec.training.runner import TrainResult
+
 __version__ = "0.1.0"
+
+__all__ = ["__version__", "SpecError", "TlspecError", "load_spec", "validate", "build", "train", "evaluate",
+           "predict", "load_model"]
+
+
+def load_spec(path: str | Path, overrides: Sequence[str] = ()) -> dict:
+    """The spec at ``path`` as plain data, after ``extends`` and ``--set``-style ``overrides`` (not validated)."""
+    from tlspec.spec.compose import load_spec_tree
+    from tlspec.spec.located_yaml import plain
+
+    return plain(load_spec_tree(path, list(overrides)))
+
+
+def validate(path: str | Path, overrides: Sequence[str] = ()) -> ValidatedSpec:
+    """Check a spec without building it, as ``tlspec validate`` does (never imports TensorFlow)."""
+    from tlspec.spec.validate import validate_file
+
+    return validate_file(path, list(overrides))
+
+
+def build(spec: str | Path | ValidatedSpec, overrides: Sequence[str] = ()) -> Assembly:
+    """Build and compile the spec's model; ``.model`` is the Keras model, ``.built`` each component."""
+    from tlspec.model.assemble import assemble
+    from tlspec.model.compile import compile_model
+
+    assembly = assemble(_validated(spec, overrides))
+    compile_model(assembly)
+    return assembly
+
+
+def train(spec: str | Path | ValidatedSpec, overrides: Sequence[str] = (), *, out: str | Path | None = None, resume: bool = False,
+          workers: str | None = None, worker_index: int | None = None, verbose: int | str = "auto") -> TrainResult:
+    """Train as ``tlspec train`` does; ``workers="host:port,..."`` and ``worker_index`` make this
+    process one worker of a multi-worker cluster (or set ``TF_CONFIG``)."""
+    validated = _validated(spec, overrides)
+    from tlspec.distribute.strategy import distribution_for
+    from tlspec.training.runner import train as run_training
+
+    distribution = distribution_for(validated.spec.distribute, workers, worker_index)
+    return run_training(validated, out=out, resume=resume, verbose=verbose, distribution=distribution)
+
+
+def evaluate(run_dir: str | Path, split: str = "test") -> dict:
+    """Per-head metrics of a finished run's model on one split of its data."""
+    from tlspec.runs.evaluate import evaluate_run
+
+    return evaluate_run(run_dir, split)
+
+
+def predict(run_dir: str | Path, items: Sequence[str], beam: int = 1) -> list[dict]:
+    """Predictions for ``items`` (files, sentences: whatever the run's data plugin reads)."""
+    from tlspec.runs.predict import predict_run
+
+    if beam < 1:
+        raise TlspecError(f"beam must be at least 1, got {beam}")
+    return predict_run(run_dir, list(items), beam)
+
+
+def load_model(run_dir: str | Path) -> Any:
+    """A finished run's Keras model, reloaded in safe mode with tlspec's layers registered."""
+    from tlspec.runs.load import load_model as load
+    from tlspec.training.rundir import RunDir
+
+    return load(RunDir.existing(run_dir))
+
+
+def _validated(spec: str | Path | ValidatedSpec, overrides: Sequence[str]) -> ValidatedSpec:
+    from tlspec.spec.validate import ValidatedSpec
+
+    if isinstance(spec, ValidatedSpec):
+        if overrides:
+            raise TlspecError("overrides apply to a spec file; this spec is already validated")
+        return spec
+    return validate(spec, overrides)

@@ -1,4 +1,8 @@
-"""Located problems: every bad input is reported as FILE:LINE:COL: path: message."""
+"""The error model every stage shares: located problems, and the errors tlspec reports to a user.
+
+Every bad input is reported as FILE:LINE:COL: path: message, with a "did you
+mean" when a name is close. A plugin raises ``PlanError``; the engine locates it.
+"""
 
 from __future__ import annotations
 
@@ -29,6 +33,19 @@ class Problem:
         where = f"{self.location}: " if self.location else ""
         field = f"{self.path}: " if self.path else ""
         return f"{where}{field}{self.message}"
+
+
+class PlanError(Exception):
+    """Raised by ``plan``/``build``/``select``: the spec asks for something impossible.
+
+    ``field`` is the path of the offending option inside the plugin's section,
+    e.g. ``("pooling",)``, so the error points at the right line.
+    """
+
+    def __init__(self, message: str, field: str | tuple = ()):
+        super().__init__(message)
+        self.message = message
+        self.field = (field,) if isinstance(field, str) else tuple(field)
 
 
 class TlspecError(Exception):

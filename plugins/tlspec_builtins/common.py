@@ -6,8 +6,7 @@ from typing import Annotated, Literal, Sequence
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PositiveInt
 
-from tlspec.api import PlanError, TensorInfo
-from tlspec.errors import did_you_mean, one_of
+from tlspec.api import PlanError, TensorInfo, did_you_mean, one_of
 
 ACTIVATIONS = (
     "celu", "elu", "exponential", "gelu", "glu", "hard_shrink", "hard_sigmoid", "hard_silu",

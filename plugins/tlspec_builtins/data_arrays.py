@@ -15,9 +15,8 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import Field, model_validator
 
-from tlspec.api import DataConfig, DataContext, DataDescription, DataField, DataSource, PlanError
-from tlspec.errors import did_you_mean, one_of
-from tlspec.hookspecs import hookimpl
+from tlspec.api import (DataConfig, DataContext, DataDescription, DataField, DataSource, PlanError, did_you_mean,
+                       hookimpl, one_of)
 from tlspec_builtins.data_common import array_datasets, dtype_name, normalise, split_indices
 
 SplitChoice = Literal["train"] | float | None

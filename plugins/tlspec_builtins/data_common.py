@@ -5,8 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from tlspec.api import DataContext, PlanError
-from tlspec.errors import one_of
+from tlspec.api import DataContext, PlanError, one_of
 
 
 def target_head(target: str | None, context: DataContext) -> str:

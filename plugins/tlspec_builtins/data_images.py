@@ -16,8 +16,7 @@ from typing import Any, Literal, Sequence
 
 from pydantic import BaseModel, ConfigDict, Field, PositiveInt
 
-from tlspec.api import DataConfig, DataContext, DataDescription, DataField, DataSource, PlanError
-from tlspec.hookspecs import hookimpl
+from tlspec.api import DataConfig, DataContext, DataDescription, DataField, DataSource, PlanError, hookimpl
 from tlspec_builtins.data_common import split_indices, target_head
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".gif")

@@ -15,9 +15,7 @@ from typing import Any, Literal, Sequence
 
 from pydantic import Field, NonNegativeInt, PositiveInt
 
-from tlspec.api import DataConfig, DataContext, DataDescription, DataField, DataSource, PlanError
-from tlspec.errors import one_of
-from tlspec.hookspecs import hookimpl
+from tlspec.api import DataConfig, DataContext, DataDescription, DataField, DataSource, PlanError, hookimpl, one_of
 from tlspec_builtins.data_common import array_datasets, split_indices
 from tlspec_builtins.text_vocabulary import OOV, PAD, VocabularyOptions, build_vocabulary, encode, tokenize
 

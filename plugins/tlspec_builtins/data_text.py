@@ -17,9 +17,7 @@ from typing import Any, Literal, Sequence
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, PositiveInt, model_validator
 
-from tlspec.api import DataConfig, DataContext, DataDescription, DataField, DataSource, PlanError
-from tlspec.errors import one_of
-from tlspec.hookspecs import hookimpl
+from tlspec.api import DataConfig, DataContext, DataDescription, DataField, DataSource, PlanError, hookimpl, one_of
 from tlspec_builtins.data_common import array_datasets, split_indices
 from tlspec_builtins.text_vocabulary import (OOV, PAD, VocabularyOptions, build_vocabulary, encode,
                                              encode_characters, tokenize)

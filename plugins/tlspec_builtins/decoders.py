@@ -14,8 +14,7 @@ from typing import Literal, Sequence
 from pydantic import Field, PositiveInt
 
 from tlspec.api import (IDENTIFIER, Built, ComponentPlan, Head, HeadConfig, PlanContext, PlanError, StepDecoder,
-                        TensorInfo)
-from tlspec.hookspecs import hookimpl
+                       TensorInfo, hookimpl)
 from tlspec_builtins.common import Rate
 
 STATES_PER_CELL = {"lstm": 2, "gru": 1, "simple": 1}

@@ -14,9 +14,7 @@ from typing import Literal, Sequence
 
 from pydantic import Field, PositiveInt, field_validator
 
-from tlspec.api import FreezeConfig, FreezePolicy, LayerInfo, PlanError
-from tlspec.errors import did_you_mean, one_of
-from tlspec.hookspecs import hookimpl
+from tlspec.api import FreezeConfig, FreezePolicy, LayerInfo, PlanError, did_you_mean, hookimpl, one_of
 
 
 class AllConfig(FreezeConfig):

@@ -12,8 +12,7 @@ from typing import Literal, Sequence
 
 from pydantic import Field, PositiveInt, field_validator
 
-from tlspec.api import Built, ComponentPlan, Head, HeadConfig, PlanContext, PlanError, TensorInfo
-from tlspec.hookspecs import hookimpl
+from tlspec.api import Built, ComponentPlan, Head, HeadConfig, PlanContext, PlanError, TensorInfo, hookimpl
 from tlspec_builtins.common import (Activation, HiddenLayer, Pooling, Rate, apply, check_head_input, concatenate,
                                     hidden_layers, pool)
 

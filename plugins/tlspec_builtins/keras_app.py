@@ -1,7 +1,7 @@
 """``keras_app``: any ``keras.applications`` network, without its top, as a backbone.
 
 The family's own preprocessing is put inside the graph (built-in Keras layers,
-plus ``tlspec.layers.ReverseChannels`` for caffe-style RGB->BGR), so the model
+plus ``tlspec.api.ReverseChannels`` for caffe-style RGB->BGR), so the model
 takes raw 0-255 RGB pixels and a saved model needs no outside preprocessing.
 Layer names and ranks come from a catalog (see ``keras_catalog``), so
 references like ``backbone.block4_pool`` are checked without TensorFlow.
@@ -14,9 +14,7 @@ from typing import Literal, Sequence
 from pydantic import Field, PositiveInt, field_validator, model_validator
 
 from tlspec.api import (Backbone, Built, ComponentConfig, ComponentPlan, LayerInfo, PlanContext, PlanError,
-                        TensorInfo, UnknownEndpoint)
-from tlspec.errors import did_you_mean, one_of
-from tlspec.hookspecs import hookimpl
+                       TensorInfo, UnknownEndpoint, did_you_mean, hookimpl, one_of)
 from tlspec_builtins.common import component_layers
 from tlspec_builtins.keras_catalog import CatalogEntry, load_catalog
 
@@ -163,7 +161,7 @@ class KerasApplication(Backbone):
         """The family's preprocessing as layers; returns (output, layers added)."""
         import keras
 
-        from tlspec.layers import ReverseChannels
+        from tlspec.api import ReverseChannels
 
         mode = config.entry.preprocessing
         if not config.preprocess or mode == "builtin":

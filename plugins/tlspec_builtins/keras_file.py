@@ -16,9 +16,7 @@ from typing import Sequence
 from pydantic import Field
 
 from tlspec.api import (Backbone, Built, ComponentConfig, ComponentPlan, PlanContext, PlanError, TensorInfo,
-                        UnknownEndpoint)
-from tlspec.errors import did_you_mean, one_of
-from tlspec.hookspecs import hookimpl
+                       UnknownEndpoint, did_you_mean, hookimpl, one_of)
 from tlspec_builtins.common import component_layers
 
 

@@ -12,8 +12,7 @@ from typing import Annotated, Sequence
 from pydantic import Field, PositiveInt, StringConstraints, model_validator
 
 from tlspec.api import (IDENTIFIER, Backbone, Built, ComponentConfig, ComponentPlan, LayerInfo, PlanContext,
-                        PlanError, TensorInfo, UnknownEndpoint)
-from tlspec.hookspecs import hookimpl
+                       PlanError, TensorInfo, UnknownEndpoint, hookimpl)
 from tlspec_builtins.common import Activation, Rate, apply, concatenate
 
 LayerName = Annotated[str, StringConstraints(pattern=IDENTIFIER)]

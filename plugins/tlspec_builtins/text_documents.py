@@ -11,8 +11,7 @@ import csv
 from collections import Counter, defaultdict
 from pathlib import Path
 
-from tlspec.api import DataContext, PlanError
-from tlspec.errors import did_you_mean, one_of
+from tlspec.api import DataContext, PlanError, did_you_mean, one_of
 
 Documents = tuple[list[str], list[str]]
 

@@ -14,8 +14,7 @@ import numpy as np
 from pydantic import Field, PositiveInt
 
 from tlspec.api import (Backbone, Built, ComponentConfig, ComponentPlan, LayerInfo, PlanContext, PlanError,
-                        TensorInfo)
-from tlspec.hookspecs import hookimpl
+                       TensorInfo, hookimpl)
 from tlspec_builtins.common import Rate, concatenate
 from tlspec_builtins.word_vectors import VectorsOptions, load_vectors
 

@@ -12,8 +12,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from tlspec.api import TextTransform, TransformConfig
-from tlspec.hookspecs import hookimpl
+from tlspec.api import TextTransform, TransformConfig, hookimpl
 from tlspec_builtins import scripts
 
 

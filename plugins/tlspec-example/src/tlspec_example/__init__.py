@@ -19,8 +19,7 @@ from typing import Sequence
 from pydantic import Field, PositiveInt
 
 from tlspec.api import (Backbone, Built, ComponentConfig, ComponentPlan, LayerInfo, PlanContext, PlanError,
-                        TensorInfo, UnknownEndpoint)
-from tlspec.hookspecs import hookimpl
+                       TensorInfo, UnknownEndpoint, hookimpl)
 
 
 class SmallCNNConfig(ComponentConfig):

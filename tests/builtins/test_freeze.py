@@ -1,0 +1,122 @@
+"""Freeze policies on a real keras.applications network; BatchNorm stays in inference mode."""
+
+import numpy as np
+import pytest
+
+from helpers import build
+from tlspec.errors import SpecError
+from tlspec.spec.validate import validate_file
+
+MOBILENET = """
+tlspec: 1
+name: t
+backbone: {{plugin: keras_app, model: MobileNet, alpha: 0.25, weights: null, input_shape: [32, 32, 3]}}
+freeze: {freeze}
+heads: [{{name: a, plugin: classifier, classes: 2}}]
+"""
+
+
+def random_features(norm):
+    """Random activations of the shape a BatchNorm layer reads, far from its initial statistics."""
+    shape = (8,) + tuple(norm.input.shape[1:])
+    return (np.random.default_rng(0).normal(3.0, 5.0, shape)).astype("float32")
+
+
+def backbone_layers(assembly):
+    return assembly.built["backbone"].layers
+
+
+def trainable_names(assembly):
+    return [l.name for l in backbone_layers(assembly) if l.weights and l.trainable]
+
+
+def weighted(assembly):
+    return [l for l in backbone_layers(assembly) if l.weights]
+
+
+def spec(write_spec, freeze):
+    return write_spec(MOBILENET.format(freeze=freeze))
+
+
+def test_all(write_spec, keras):
+    assembly = build(spec(write_spec, "all"))
+    assert trainable_names(assembly) == []
+    assert sum(int(np.prod(w.shape)) for w in assembly.model.trainable_weights) == 256 * 2 + 2
+
+
+def test_none_trains_everything_including_batchnorm(write_spec, keras):
+    assembly = build(spec(write_spec, "none"))
+    assert len(trainable_names(assembly)) == len(weighted(assembly)) == 54  # 27 convolutions, 27 BatchNorms
+
+
+def test_none_with_batchnorm_in_inference_mode(write_spec, keras):
+    assembly = build(spec(write_spec, "{plugin: none, batchnorm: inference}"))
+    frozen = {l.name for l in weighted(assembly) if not l.trainable}
+    assert frozen == {l.name for l in weighted(assembly) if isinstance(l, keras.layers.BatchNormalization)}
+    assert len(frozen) == 27
+
+
+def test_until_freezes_up_to_the_named_layer_and_keeps_batchnorm_frozen(write_spec, keras):
+    assembly = build(spec(write_spec, "{plugin: until, layer: conv_pw_11_relu}"))
+    assert trainable_names(assembly) == ["conv_dw_12", "conv_pw_12", "conv_dw_13", "conv_pw_13"]
+
+    # A frozen BatchNorm runs in inference mode even when the model is called with training=True.
+    norm = assembly.model.get_layer("conv_pw_13_bn")
+    assert not norm.trainable
+    features = random_features(norm)
+    np.testing.assert_allclose(norm(features, training=True), norm(features, training=False), rtol=1e-6)
+
+
+def test_until_with_batchnorm_train_lets_statistics_move(write_spec, keras):
+    assembly = build(spec(write_spec, "{plugin: until, layer: conv_pw_11_relu, batchnorm: train}"))
+    assert "conv_pw_13_bn" in trainable_names(assembly)
+    norm = assembly.model.get_layer("conv_pw_13_bn")
+    features = random_features(norm)
+    assert not np.allclose(norm(features, training=True), norm(features, training=False), rtol=1e-3)
+
+
+def test_until_exclusive(write_spec, keras):
+    assembly = build(spec(write_spec, "{plugin: until, layer: conv_pw_13, inclusive: false}"))
+    assert trainable_names(assembly) == ["conv_pw_13"]
+
+
+def test_train_last_counts_layers_with_weights(write_spec, keras):
+    assembly = build(spec(write_spec, "{plugin: train_last, n: 4}"))
+    # the last four weighted layers are conv_dw_13_bn, conv_pw_13, conv_pw_13_bn... BN stays frozen
+    assert trainable_names(assembly) == ["conv_dw_13", "conv_pw_13"]
+
+
+def test_pattern_include_exclude(write_spec, keras):
+    assembly = build(spec(write_spec, "{plugin: pattern, include: ['conv_(dw|pw)_\\d+'], exclude: ['conv_pw_1[0-3]']}"))
+    trainable = trainable_names(assembly)
+    assert "conv1" in trainable and "conv_pw_10" in trainable and "conv_pw_13" in trainable
+    assert "conv_dw_10" not in trainable and "conv_pw_9" not in trainable
+
+
+def test_fraction(write_spec, keras):
+    assembly = build(spec(write_spec, "{plugin: fraction, fraction: 0.5}"))
+    layers = weighted(assembly)
+    assert all(not l.trainable for l in layers[:27])
+    assert [l.name for l in layers[27:] if l.trainable] == [
+        l.name for l in layers[27:] if not isinstance(l, keras.layers.BatchNormalization)]
+
+
+def test_static_freeze_plan_matches_the_built_model(write_spec, keras):
+    path = spec(write_spec, "{plugin: train_last, n: 10}")
+    static = validate_file(path).graph.frozen_layers
+    assembly = build(path)
+    assert static == assembly.frozen_layers
+
+
+@pytest.mark.parametrize("freeze, message", [
+    ("{plugin: train_last, n: 500}", "spec.yaml:4:33: freeze.n: the backbone has only 54 layers with weights; n is 500"),
+    ("{plugin: pattern, include: ['conv_zz.*']}", "spec.yaml:4:37: freeze.include[0]: pattern 'conv_zz.*' matches "
+                                                  "no backbone layer"),
+    ("{plugin: pattern, include: ['conv(']}", "spec.yaml:4:36: freeze.include: invalid regular expression 'conv('"),
+    ("{plugin: fraction, fraction: 1.5}", "spec.yaml:4:38: freeze.fraction: input should be less than or equal to 1; got 1.5"),
+    ("{plugin: until}", "spec.yaml:4:1: freeze: missing required field 'layer'"),
+])
+def test_freeze_mistakes_are_located(write_spec, freeze, message):
+    with pytest.raises(SpecError) as caught:
+        validate_file(spec(write_spec, freeze))
+    assert str(caught.value).startswith(message)

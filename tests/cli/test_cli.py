@@ -1,0 +1,91 @@
+"""The tlspec command line, run as a user runs it."""
+
+import json
+import subprocess
+import sys
+
+from helpers import SHARED_DATA, SPECS, run_cli
+
+PROBE = """
+import sys
+from tlspec.cli import main
+code = main(sys.argv[1:])
+heavy = sorted(m for m in ("tensorflow", "keras", "jax", "torch") if m in sys.modules)
+print("HEAVY_MODULES=" + ",".join(heavy))
+sys.exit(code)
+"""
+
+
+def tlspec(*args, cwd=None):
+    return run_cli(*args, cwd=cwd)
+
+
+def test_validate_never_imports_tensorflow():
+    specs = ["vgg16_cats_dogs.yaml", "multitask_dense.yaml", "small_cnn_plugin.yaml", "mobilenet_two_depths.yaml"]
+    if SHARED_DATA.exists():
+        specs.append("cats_dogs_mobilenet.yaml")  # lists 2,000 images, still without TensorFlow
+    for spec in specs:
+        result = subprocess.run([sys.executable, "-c", PROBE, "validate", str(SPECS / spec)],
+                                capture_output=True, text=True, timeout=60)
+        assert result.returncode == 0, result.stderr
+        assert "valid — " in result.stdout
+        assert "HEAVY_MODULES=\n" in result.stdout
+
+
+def test_schema_and_plugins_never_import_tensorflow():
+    for args in (["schema"], ["plugins", "--json"]):
+        result = subprocess.run([sys.executable, "-c", PROBE, *args], capture_output=True, text=True, timeout=60)
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.rstrip().endswith("HEAVY_MODULES=")
+
+
+def test_spec_errors_exit_2_with_located_lines_and_no_traceback(tmp_path):
+    (tmp_path / "bad.yaml").write_text("tlspec: 1\nname: t\nbackbone: {plugin: mlpp}\nheads: []\n")
+    result = tlspec("validate", "bad.yaml", cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert result.stderr.splitlines() == [
+        "bad.yaml:3:20: backbone.plugin: unknown backbone plugin 'mlpp' (did you mean 'mlp'?); "
+        "installed backbone plugins: 'char_cnn', 'keras_app', 'keras_file', 'mlp', 'rnn', 'small_cnn', "
+        "'text_cnn', 'word_embedding'",
+        "bad.yaml:4:8: heads: list should have at least 1 item after validation, not 0; got a list",
+        "bad.yaml: 2 problems",
+    ]
+    assert "Traceback" not in result.stderr
+
+
+def test_missing_spec_file_is_a_clear_error(tmp_path):
+    result = tlspec("validate", "nothere.yaml", cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.splitlines()[0] == "file not found: nothere.yaml"
+
+
+def test_build_json_report(tmp_path):
+    result = tlspec("build", str(SPECS / "multitask_dense.yaml"), "--json", "--plot", "graph.png", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["inputs"] == [{"name": "features", "shape": [None, 3], "dtype": "float32"}]
+    assert report["outputs"] == [{"name": "o1", "shape": [None, 1]}, {"name": "o2", "shape": [None, 1]}]
+    assert report["params"] == {"total": 66, "trainable": 66, "non_trainable": 0}
+    assert [(c["name"], c["plugin"], c["trainable"]) for c in report["components"]] == [
+        ("backbone", "mlp", 56), ("o1", "regression", 5), ("o2", "regression", 5)]
+    assert [layer["name"] for layer in report["layers"]] == ["features", "layer_1", "layer_2", "layer_3", "o1", "o2"]
+    png = (tmp_path / "graph.png").read_bytes()
+    assert png.startswith(b"\x89PNG\r\n\x1a\n") and len(png) > 5_000
+
+
+def test_build_table_shows_frozen_and_trainable_counts():
+    result = tlspec("build", str(SPECS / "vgg16_cats_dogs_frozen.yaml"), "--set", "backbone.weights=null")
+    assert result.returncode == 0, result.stderr
+    assert "parameters: 14,764,866 total, 50,178 trainable, 14,714,688 non-trainable" in result.stdout
+    assert "oneDNN" not in result.stderr  # TensorFlow's start-up chatter is kept out of the way
+
+
+def test_build_time_errors_are_located(tmp_path):
+    (tmp_path / "spec.yaml").write_text(
+        "tlspec: 1\nname: t\nbackbone: {plugin: mlp, input_shape: [3], units: [4]}\n"
+        "heads:\n  - {name: o, plugin: regression, loss: mean_squared_eror}\n")
+    result = tlspec("build", "spec.yaml", cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.splitlines()[0] == ("spec.yaml:5:41: heads[0].loss: unknown Keras loss "
+                                             "'mean_squared_eror' (did you mean 'mean_squared_error'?)")

@@ -1,0 +1,87 @@
+"""What many tests do: run the CLI as a user does, collect a spec's problems, build, make images.
+
+Importable from every test folder (``pythonpath = tests`` in pyproject.toml).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tlspec.errors import SpecError
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+REPO = Path(__file__).resolve().parents[1]
+SPECS = REPO / "specs"
+SHARED_DATA = REPO.parent / "shared" / "data"
+TLSPEC = [sys.executable, "-m", "tlspec.cli"]
+
+
+def run_cli(*args, cwd=None, env=None, timeout: float = 300) -> subprocess.CompletedProcess:
+    """``tlspec ARGS...`` in a fresh process, as a user runs it; its output captured as text."""
+    return subprocess.run([*TLSPEC, *map(str, args)], capture_output=True, text=True, cwd=cwd, env=env,
+                          timeout=timeout)
+
+
+def cli_output(*args, cwd=None, env=None, timeout: float = 300) -> str:
+    """The standard output of a ``tlspec`` command that must succeed."""
+    result = run_cli(*args, cwd=cwd, env=env, timeout=timeout)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result.stdout
+
+
+def train_cli(spec, out, *overrides, timeout: float = 3600) -> tuple[str, dict]:
+    """`tlspec train specs/SPEC --out OUT --quiet --set ...` in a fresh process: (stdout, metrics.json)."""
+    sets = [part for override in overrides for part in ("--set", override)]
+    stdout = cli_output("train", SPECS / spec, "--out", out, "--quiet", *sets, timeout=timeout)
+    return stdout, json.loads((Path(out) / "metrics.json").read_text())
+
+
+def spec_problems(path, overrides=()) -> list[str]:
+    """Every located problem ``tlspec validate`` reports for the spec (it must have some)."""
+    from tlspec.spec.validate import validate_file
+
+    with pytest.raises(SpecError) as caught:
+        validate_file(path, list(overrides))
+    return [str(problem) for problem in caught.value.problems]
+
+
+def only_problem(path, overrides=()) -> str:
+    found = spec_problems(path, overrides)
+    assert len(found) == 1, found
+    return found[0]
+
+
+def build(path, overrides=()):
+    """Validate, assemble and compile a spec; return the Assembly."""
+    import tlspec
+
+    return tlspec.build(path, list(overrides))
+
+
+def trainable_count(model) -> int:
+    return sum(int(w.numpy().size) for w in model.trainable_weights)
+
+
+COLOURS = {"cat": (200, 60, 40), "dog": (40, 70, 200), "bird": (40, 180, 60)}
+
+
+def make_image_folder(root: Path, counts: dict[str, int], size: int = 16, seed: int = 0) -> Path:
+    """Class folders of small JPEGs whose colour tells the class (plus noise): easy to learn."""
+    import numpy as np
+    from PIL import Image
+
+    rng = np.random.default_rng(seed)
+    for name, count in counts.items():
+        folder = root / name
+        folder.mkdir(parents=True, exist_ok=True)
+        for index in range(count):
+            pixels = np.clip(np.array(COLOURS[name]) + rng.normal(0, 40, (size, size, 3)), 0, 255)
+            Image.fromarray(pixels.astype("uint8")).save(folder / f"{name}.{index}.jpg", quality=90)
+    return root

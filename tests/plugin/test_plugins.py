@@ -1,0 +1,141 @@
+"""Plugins are found through the 'tlspec' entry-point group; one broken plugin breaks nothing else."""
+
+import json
+import subprocess
+import sys
+import textwrap
+import types
+
+import pytest
+
+from helpers import SPECS, build, run_cli
+from tlspec.api import Backbone, ComponentConfig
+from tlspec.plugin.manager import Origin, discover
+
+
+def run_tlspec(*args, env_path=None, cwd=None):
+    env = None
+    if env_path is not None:
+        import os
+
+        env = dict(os.environ, PYTHONPATH=str(env_path))
+    return run_cli(*args, env=env, cwd=cwd, timeout=120)
+
+
+def test_builtins_come_from_the_tlspec_distribution_through_entry_points():
+    registry = discover()
+    assert registry.failures == []
+    assert set(registry.names("backbone")) == {"keras_app", "keras_file", "mlp", "word_embedding", "rnn", "char_cnn",
+                                               "text_cnn", "small_cnn"}
+    assert registry.names("head") == ["classifier", "regression", "sequence_decoder", "token_classifier"]
+    assert registry.names("data") == ["arrays", "image_folder", "inline", "nltk_tagged", "parallel_text",
+                                      "synthetic_shapes", "text_classes"]
+    assert registry.names("freeze") == ["all", "fraction", "none", "pattern", "train_last", "until"]
+    assert registry.names("transform") == ["devanagari_to_urdu", "lowercase", "unicode_normalise", "urdu_normalise"]
+    assert registry.get("transform", "lowercase").origin.entry_point == "transforms"
+    record = registry.get("backbone", "keras_app")
+    assert (record.origin.distribution, record.origin.entry_point) == ("tlspec", "keras_app")
+
+
+def test_example_plugin_is_listed_with_its_distribution():
+    result = run_tlspec("plugins", "--json")
+    assert result.returncode == 0, result.stderr
+    listed = {(p["kind"], p["name"]): p for p in json.loads(result.stdout)["plugins"]}
+    small_cnn = listed[("backbone", "small_cnn")]
+    assert (small_cnn["distribution"], small_cnn["version"]) == ("tlspec-example", "0.1.0")
+    assert listed[("head", "classifier")]["distribution"] == "tlspec"
+
+
+def test_example_plugin_works_in_a_spec(keras):
+    assembly = build(SPECS / "small_cnn_plugin.yaml")
+    model = assembly.model
+    assert sorted(model.output_names) == ["coarse", "fine"]
+    assert tuple(model.get_layer("coarse_flatten").output.shape) == (None, 8 * 8 * 16)
+    # freeze until backbone_bn_1: conv_1 and bn_1 frozen, the rest trainable
+    frozen = sorted(layer.name for layer in model.layers if layer.weights and not layer.trainable)
+    assert frozen == ["backbone_bn_1", "backbone_bn_2", "backbone_bn_3", "backbone_conv_1"]
+
+
+def _fake_distribution(root, name, entry_points, modules):
+    """A distribution on sys.path with entry points in the 'tlspec' group."""
+    info = root / f"{name.replace('-', '_')}-1.2.3.dist-info"
+    info.mkdir(parents=True)
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: 1.2.3\n")
+    lines = "\n".join(f"{ep} = {target}" for ep, target in entry_points.items())
+    (info / "entry_points.txt").write_text(f"[tlspec]\n{lines}\n")
+    for module, source in modules.items():
+        (root / f"{module}.py").write_text(textwrap.dedent(source))
+
+
+def test_broken_plugin_is_reported_and_the_others_still_load(tmp_path):
+    _fake_distribution(tmp_path, "tlspec-broken", {"broken": "broken_plugin"},
+                       {"broken_plugin": "import a_module_that_is_not_installed\n"})
+    result = run_tlspec("plugins", "--json", env_path=tmp_path)
+    assert result.returncode == 1
+    report = json.loads(result.stdout)
+    assert report["failures"] == [{
+        "entry_point": "broken", "distribution": "tlspec-broken", "version": "1.2.3",
+        "error": "ModuleNotFoundError: No module named 'a_module_that_is_not_installed'"}]
+    assert {p["name"] for p in report["plugins"]} >= {"keras_app", "classifier", "until"}
+
+    # validation still works, and names the broken plugin only if the spec asks for it
+    spec = tmp_path / "spec.yaml"
+    spec.write_text("tlspec: 1\nname: t\nbackbone: {plugin: mlp, input_shape: [3], units: [2]}\n"
+                    "heads: [{name: o, plugin: regression}]\n")
+    assert run_tlspec("validate", str(spec), env_path=tmp_path).returncode == 0
+
+    table = run_tlspec("plugins", env_path=tmp_path)
+    assert "plugin 'broken' from tlspec-broken 1.2.3 failed to load: ModuleNotFoundError" in table.stdout
+
+
+def test_plugin_returning_wrong_objects_and_duplicate_names_are_reported():
+    from tlspec.api import hookimpl
+
+    class PluginOptions(ComponentConfig):
+        pass
+
+    class Duplicate(Backbone):
+        name = "mlp"
+        Config = PluginOptions
+
+        def plan(self, config, inputs, context):
+            raise AssertionError
+
+        def build(self, config, inputs, context):
+            raise AssertionError
+
+    module = types.ModuleType("bad_plugin")
+    module.tlspec_backbones = hookimpl(lambda: [Duplicate(), "not a plugin"])
+    registry = discover([(module, Origin("bad", "tlspec-bad", "0.0.1"))])
+    errors = [str(failure) for failure in registry.failures]
+    assert any("backbone plugin name 'mlp' is already provided by tlspec (mlp); ignored" in e for e in errors)
+    assert any("returned 'not a plugin', not a tlspec.api.Backbone" in e for e in errors)
+    assert registry.get("backbone", "mlp").origin.distribution == "tlspec"
+
+
+def test_plugin_that_crashes_in_plan_is_reported_at_its_section(write_spec):
+    from tlspec.errors import SpecError
+    from tlspec.api import hookimpl
+    from tlspec.spec.validate import validate_file
+
+    class PluginOptions(ComponentConfig):
+        pass
+
+    class Crashing(Backbone):
+        name = "crashing"
+        Config = PluginOptions
+
+        def plan(self, config, inputs, context):
+            return {}["missing"]
+
+        def build(self, config, inputs, context):
+            raise AssertionError
+
+    module = types.ModuleType("crashing_plugin")
+    module.tlspec_backbones = hookimpl(lambda: [Crashing()])
+    registry = discover([(module, Origin("crashing", "tlspec-crashing", "9.9"))])
+    path = write_spec("tlspec: 1\nname: t\nbackbone:\n  plugin: crashing\nheads: [{name: o, plugin: regression}]\n")
+    with pytest.raises(SpecError) as caught:
+        validate_file(path, registry=registry)
+    assert str(caught.value) == ("spec.yaml:3:1: backbone: backbone plugin 'crashing' (tlspec-crashing 9.9) "
+                                 "failed in plan(): KeyError: 'missing'")

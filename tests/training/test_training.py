@@ -1,0 +1,184 @@
+"""`tlspec train`, `evaluate`, `predict`: run directories, phases, feature caching, resume."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from helpers import SPECS, TLSPEC, run_cli
+from tlspec.errors import TlspecError
+from tlspec.training.runner import train
+from tlspec.spec.validate import validate_file
+
+CNN = """
+tlspec: 1
+name: colours
+seed: 5
+backbone: {{plugin: small_cnn, input_shape: [16, 16, 3], filters: [16, 32]}}
+freeze: all
+heads:
+  - {{name: animal, plugin: classifier, classes: from_data}}
+data:
+  plugin: image_folder
+  train: images/train
+  validation: images/validation
+  test: images/test
+  image_size: [16, 16]
+  {augmentation}
+train:
+  batch_size: 8
+  optimizer: {{name: adam, learning_rate: 0.01}}
+  checkpoint: {{monitor: val_accuracy}}
+  {cache}
+  phases:
+    - {{name: head, epochs: 6}}
+    - {{name: finetune, epochs: 2, freeze: {{plugin: until, layer: backbone_bn_1}}, learning_rate: 0.001}}
+"""
+
+
+def cnn_spec(write_spec, augmentation="", cache=""):
+    return write_spec(CNN.format(augmentation=augmentation, cache=cache))
+
+
+def test_lecture_multitask_run_directory(tmp_path, keras):
+    result = train(validate_file(SPECS / "multitask_dense.yaml"), out=tmp_path / "run", verbose=0)
+    run = result.run.path
+    assert sorted(p.name for p in run.iterdir()) == ["curves.png", "history.csv", "metrics.json", "model.keras",
+                                                    "run.json", "spec.yaml", "state"]
+    info = json.loads((run / "run.json").read_text())
+    assert info["status"] == "finished" and info["epochs"] == 2
+    assert info["heads"]["o1"]["loss"] == "mse"
+    history = (run / "history.csv").read_text().splitlines()
+    assert history[0].startswith("epoch,phase,seconds,learning_rate,loss,o1_loss,o1_mae,o2_loss,o2_mae,val_loss")
+    assert [line.split(",")[0] for line in history[1:]] == ["1", "2"]
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert set(metrics) == {"train", "validation"}
+    assert set(metrics["validation"]["o1"]) == {"loss", "mae"}
+    reloaded = keras.saving.load_model(run / "model.keras", safe_mode=True)
+    assert reloaded.count_params() == 66
+    assert (run / "curves.png").read_bytes().startswith(b"\x89PNG")
+
+
+def test_phases_cache_frozen_features_then_fine_tune(write_spec, image_data, keras):
+    validated = validate_file(cnn_spec(write_spec))
+    result = train(validated, out="run", verbose=0)
+    info = json.loads((result.run.path / "run.json").read_text())
+    assert [(p["name"], p["epochs"], p["cached_features"]) for p in info["phases"]] == [
+        ("head", 6, True), ("finetune", 2, False)]
+    assert [(row["epoch"], row["phase"]) for row in result.history] == [
+        (epoch, "head") for epoch in range(1, 7)] + [(7, "finetune"), (8, "finetune")]
+    assert result.history[6]["learning_rate"] == pytest.approx(0.001)
+    assert result.metrics["test"]["animal"]["accuracy"] >= 0.9
+    assert info["heads"]["animal"]["classes"] == ["cat", "dog"]
+    best_epoch = info["best"]["best_epoch"]
+    assert result.history[best_epoch - 1]["val_accuracy"] == max(r["val_accuracy"] for r in result.history)
+
+
+def test_augmentation_means_no_cache_and_cache_true_says_why(write_spec, image_data, keras):
+    path = cnn_spec(write_spec, augmentation="augmentation: {flip: horizontal}", cache="cache_features: true")
+    with pytest.raises(TlspecError) as caught:
+        train(validate_file(path), out="run", verbose=0)
+    assert str(caught.value) == ("train.cache_features is true but the features cannot be cached: "
+                                 "the data applies random augmentation to training inputs")
+
+
+def test_cached_and_uncached_training_agree(write_spec, image_data, keras):
+    accuracies = {}
+    for cache in ("true", "false"):
+        path = cnn_spec(write_spec, cache=f"cache_features: {cache}")
+        result = train(validate_file(path, ["train.phases=[{name: head, epochs: 6}]"]), out=f"run-{cache}",
+                       verbose=0)
+        accuracies[cache] = result.metrics["test"]["animal"]["accuracy"]
+    assert accuracies["true"] >= 0.9 and accuracies["false"] >= 0.9
+
+
+def test_evaluate_and_predict_a_run(write_spec, image_data, keras):
+    from tlspec.runs.evaluate import evaluate_run
+    from tlspec.runs.predict import predict_run
+
+    result = train(validate_file(cnn_spec(write_spec)), out="run", verbose=0)
+    assert evaluate_run("run", "test") == {"test": result.metrics["test"]}
+    files = [str(image_data / "test" / name / f"{name}.{i}.jpg") for name in ("cat", "dog") for i in range(3)]
+    predictions = predict_run("run", files)
+    assert [p["heads"]["animal"]["label"] for p in predictions] == ["cat"] * 3 + ["dog"] * 3
+    assert set(predictions[0]["heads"]["animal"]["probabilities"]) == {"cat", "dog"}
+
+
+def test_predict_command_line(write_spec, image_data, keras):
+    train(validate_file(cnn_spec(write_spec)), out="run", verbose=0)
+    cat = image_data / "test" / "cat" / "cat.0.jpg"
+    result = run_cli("predict", "run", cat, "--json", timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)[0]["heads"]["animal"]["label"] == "cat"
+    missing = run_cli("predict", "run", "nothere.jpg", timeout=120)
+    assert missing.returncode == 1
+    assert missing.stderr.strip().splitlines()[-1] == "error: nothere.jpg: file not found"
+
+
+RESUMABLE = """
+tlspec: 1
+name: resumable
+seed: 1
+backbone: {plugin: mlp, from: inputs.x, units: [64, 64]}
+inputs:
+  x: {shape: [20]}
+heads: [{name: y, plugin: regression}]
+data: {plugin: arrays, train: data.npz, validation: 0.2, inputs: {x: x}, targets: {y: y}}
+train:
+  batch_size: 16
+  phases:
+    - {name: first, epochs: 3}
+    - {name: second, epochs: 5, learning_rate: 0.0005}
+"""
+
+
+def test_killed_run_resumes_with_the_right_epochs(write_spec, tmp_path):
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(6000, 20)).astype("float32")
+    np.savez(tmp_path / "data.npz", x=x, y=x.sum(axis=1))
+    path = write_spec(RESUMABLE)
+    command = [*TLSPEC, "train", str(path), "--out", "run", "--quiet"]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    state = tmp_path / "run" / "state" / "state.json"
+    deadline = time.time() + 240
+    while time.time() < deadline:
+        if state.exists() and json.loads(state.read_text())["epoch"] >= 2:
+            break
+        time.sleep(0.05)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    killed_at = json.loads(state.read_text())["epoch"]
+    assert 2 <= killed_at < 8
+    assert json.loads((tmp_path / "run" / "run.json").read_text())["status"] == "running"
+
+    resumed = subprocess.run(command + ["--resume"], capture_output=True, text=True, timeout=300)
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    assert f"resuming run after epoch {killed_at}" in resumed.stdout
+    rows = (tmp_path / "run" / "history.csv").read_text().splitlines()[1:]
+    assert [int(r.split(",")[0]) for r in rows] == list(range(1, 9))
+    assert [r.split(",")[1] for r in rows] == ["first"] * 3 + ["second"] * 5
+    info = json.loads((tmp_path / "run" / "run.json").read_text())
+    assert (info["status"], info["epochs"]) == ("finished", 8)
+
+    again = subprocess.run(command + ["--resume"], capture_output=True, text=True, timeout=120)
+    assert again.returncode == 1 and "has already finished; nothing to resume" in again.stderr
+
+
+def test_balanced_class_weights():
+    import tensorflow as tf
+
+    from tlspec.model.targets import HeadTarget, class_weight_tables
+
+    labels = np.array([0] * 30 + [1] * 10, dtype="int32")
+    dataset = tf.data.Dataset.from_tensor_slices(({"x": np.zeros((40, 1))}, {"a": labels})).batch(8)
+    target = HeadTarget("a", "sparse_categorical_crossentropy", ["cat", "dog"], 2)
+    tables = class_weight_tables({"a": "balanced"}, [target], dataset)
+    np.testing.assert_allclose(tables["a"], [40 / (2 * 30), 40 / (2 * 10)])
+    assert class_weight_tables({"a": {"dog": 3.0}}, [target], dataset)["a"].tolist() == [1.0, 3.0]
+    with pytest.raises(TlspecError, match="unknown class 'cow'"):
+        class_weight_tables({"a": {"cow": 3.0}}, [target], dataset)

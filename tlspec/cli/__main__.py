@@ -1,0 +1,5 @@
+import sys
+
+from tlspec.cli.main import main
+
+sys.exit(main())

@@ -1,0 +1,49 @@
+"""The ``tlspec`` parser and the one place errors become exit codes."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from tlspec import __version__
+from tlspec.cli import build, evaluate, plugins, predict, schema, train, validate
+from tlspec.errors import SpecError, TlspecError
+from tlspec.spec.problems import DEBUG_VARIABLE
+
+EXIT_OK, EXIT_FAILURE, EXIT_SPEC, EXIT_INTERRUPTED = 0, 1, 2, 130
+COMMANDS = (validate, build, train, evaluate, predict, plugins, schema)
+
+
+def parser() -> argparse.ArgumentParser:
+    main_parser = argparse.ArgumentParser(prog="tlspec", description="Transfer learning, declared.")
+    main_parser.add_argument("--version", action="version", version=f"tlspec {__version__}")
+    commands = main_parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for command in COMMANDS:
+        command.register(commands)
+    return main_parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        return args.run(args)
+    except SpecError as error:
+        for problem in error.problems:
+            print(f"{problem}", file=sys.stderr)
+        count = len(error.problems)
+        print(f"{getattr(args, 'spec', 'spec')}: {count} problem{'s' if count != 1 else ''}", file=sys.stderr)
+        return EXIT_SPEC
+    except TlspecError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_FAILURE
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except Exception as error:
+        if os.environ.get(DEBUG_VARIABLE):
+            raise
+        print(f"internal error: {type(error).__name__}: {error}\n"
+              f"(this is a tlspec bug; rerun with {DEBUG_VARIABLE}=1 for the traceback and report it)",
+              file=sys.stderr)
+        return EXIT_FAILURE

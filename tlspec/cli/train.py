@@ -1,0 +1,38 @@
+"""``tlspec train SPEC``: train; write a run directory (one worker of a cluster with --workers)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from tlspec.cli.arguments import add_spec_arguments
+from tlspec.cli.output import print_metrics
+
+
+def register(commands) -> None:
+    parser = commands.add_parser("train", help="train the model; write a run directory")
+    add_spec_arguments(parser)
+    parser.add_argument("--out", type=Path, metavar="DIR", help="run directory (default: runs/<name>-<time>)")
+    parser.add_argument("--resume", action="store_true",
+                        help="continue an interrupted run (--out DIR, or the latest run of this spec)")
+    parser.add_argument("--quiet", action="store_true", help="one line per epoch instead of progress bars")
+    cluster = parser.add_argument_group("multi-worker training (every worker runs the same command)")
+    cluster.add_argument("--workers", metavar="HOST:PORT,...",
+                         help="all workers' addresses, the chief first (instead of TF_CONFIG or distribute.workers)")
+    cluster.add_argument("--worker-index", type=int, metavar="N", help="which of the workers this process is")
+    parser.set_defaults(run=run)
+
+
+def run(args) -> int:
+    import tlspec
+
+    validated = tlspec.validate(args.spec, args.overrides)
+    progress_bars = sys.stdout.isatty() and not args.quiet
+    result = tlspec.train(validated, out=args.out, resume=args.resume, workers=args.workers,
+                          worker_index=args.worker_index, verbose=1 if progress_bars else 2)
+    if result.is_chief:
+        print(f"run directory: {result.run.path}  ({result.seconds:.1f} s)")
+    else:
+        print(f"worker finished ({result.seconds:.1f} s); the chief wrote the run directory")
+    print_metrics(result.metrics)
+    return 0

@@ -1,0 +1,168 @@
+"""The five plugin kinds: each one's base class, and one declaration of how the engine treats it.
+
+``KINDS`` is the single table the registry, the spec validator and the JSON
+schema derive from: the hook that returns a kind's plugins, the config base
+their ``Config`` must extend, whether a bare name stands for ``{plugin: name}``,
+and which methods run during ``tlspec validate`` (so must never import
+TensorFlow). Add a kind here and in ``hookspecs``; nothing else lists kinds.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import Any, ClassVar, Sequence
+
+from tlspec.plugin import hookspecs
+from tlspec.plugin.configs import (ComponentConfig, DataConfig, FreezeConfig, HeadConfig, PluginConfig,
+                                   TransformConfig)
+from tlspec.plugin.data import DataContext, DataDescription, DataField
+from tlspec.plugin.shapes import Built, ComponentPlan, LayerInfo, PlanContext, StepDecoder, TensorInfo
+
+
+class Plugin(ABC):
+    """What every plugin object has: its kind, the name users write after ``plugin:``, its Config."""
+
+    kind: ClassVar[str]
+    name: ClassVar[str]
+    Config: ClassVar[type[PluginConfig]]
+    summary: ClassVar[str] = ""
+    reads_groups: ClassVar[bool] = False  # True: 'from' may name a group of tensors (e.g. recurrent states)
+
+
+class Backbone(Plugin):
+    """A component that turns inputs into features (also usable as a named block)."""
+
+    kind = "backbone"
+    Config: ClassVar[type[ComponentConfig]]
+
+    @abstractmethod
+    def plan(self, config: ComponentConfig, inputs: Sequence[TensorInfo], context: PlanContext) -> ComponentPlan:
+        ...
+
+    @abstractmethod
+    def build(self, config: ComponentConfig, inputs: Sequence[Any], context: PlanContext) -> Built:
+        ...
+
+
+class Head(Plugin):
+    """A model output: layers on top of referenced tensors, with a loss and metrics."""
+
+    kind = "head"
+    Config: ClassVar[type[HeadConfig]]
+    default_loss: ClassVar[str] = "mse"
+    default_metrics: ClassVar[tuple[str, ...]] = ()
+
+    @abstractmethod
+    def plan(self, config: HeadConfig, inputs: Sequence[TensorInfo], context: PlanContext) -> ComponentPlan:
+        ...
+
+    @abstractmethod
+    def build(self, config: HeadConfig, inputs: Sequence[Any], context: PlanContext) -> Built:
+        ...
+
+    def adopt_target(self, config: HeadConfig, target: DataField) -> HeadConfig:
+        """Check the data's target for this head fits it; return the config, completed from the data.
+
+        Raise PlanError (with the head field at fault) when the target cannot train this head.
+        """
+        return config
+
+    def step_decoder(self, config: HeadConfig, built: Built, context: PlanContext) -> StepDecoder | None:
+        """For a head that generates sequences: one decoding step over its trained layers (else None)."""
+        return None
+
+    def loss(self, config: HeadConfig) -> str:
+        return config.loss or self.default_loss
+
+    def metrics(self, config: HeadConfig) -> list[str]:
+        return list(config.metrics if config.metrics is not None else self.default_metrics)
+
+
+class FreezePolicy(Plugin):
+    """Chooses which backbone layers are frozen (not trained)."""
+
+    kind = "freeze"
+    Config: ClassVar[type[FreezeConfig]]
+
+    @abstractmethod
+    def select(self, config: FreezeConfig, layers: Sequence[LayerInfo]) -> set[str]:
+        """Names of the layers to freeze. Raise PlanError for an impossible request."""
+        ...
+
+
+class DataSource(Plugin):
+    """Yields training/validation/test data as tf.data datasets.
+
+    ``describe`` (TensorFlow-free, cheap) declares what the source yields so the
+    spec can be checked against the model before training; ``datasets`` builds
+    the tf.data pipelines: batched ``(inputs, targets)`` dictionaries keyed by
+    model input and head names, shuffled (train only) and prefetched.
+    """
+
+    kind = "data"
+    Config: ClassVar[type[DataConfig]]
+
+    @abstractmethod
+    def describe(self, config: DataConfig, context: DataContext) -> DataDescription:
+        ...
+
+    @abstractmethod
+    def datasets(self, config: DataConfig, context: DataContext) -> dict[str, Any]:
+        ...
+
+    def prediction_inputs(self, config: DataConfig, context: DataContext, items: Sequence[str]) -> dict[str, Any]:
+        """Model inputs (arrays keyed by input name) for ``tlspec predict ITEMS…``."""
+        raise PlanError(f"the '{self.name}' data source cannot read inputs for prediction")
+
+    def item_tokens(self, config: DataConfig, items: Sequence[str]) -> list[list[str]] | None:
+        """For sequence data: the tokens of each prediction item, in order (per-token outputs use them)."""
+        return None
+
+    def join_tokens(self, config: DataConfig, head: str, tokens: Sequence[str]) -> str:
+        """Text of tokens a generating head produced (e.g. characters joined without spaces)."""
+        return " ".join(tokens)
+
+
+class TextTransform(Plugin):
+    """Rewrites a text before it is tokenized: transliteration, normalisation, cleaning.
+
+    Text data sources apply the ``transforms`` listed in their section, in order
+    (see ``tlspec.api.chain``). Pure Python: no TensorFlow.
+    """
+
+    kind = "transform"
+    Config: ClassVar[type[TransformConfig]]
+
+    @abstractmethod
+    def apply(self, config: TransformConfig, text: str) -> str:
+        ...
+
+
+@dataclass(frozen=True)
+class PluginKind:
+    """How the engine finds and treats the plugins of one kind."""
+
+    name: str                         # the word in messages: "unknown head plugin ..."
+    base: type[Plugin]                # what a hook must return instances of
+    config_base: type[PluginConfig]   # what the plugin's Config must extend
+    hook: Any                         # the hookspec (in tlspec.plugin.hookspecs) returning them
+    shorthand: bool                   # a bare plugin name stands for {plugin: name}
+    tf_free: tuple[str, ...]          # methods `tlspec validate` calls: they never import TensorFlow
+
+    @property
+    def hook_name(self) -> str:
+        return self.hook.__name__
+
+    def expand(self, section: Any) -> Any:
+        """``none`` is short for ``{plugin: none}`` where the kind allows it."""
+        return {"plugin": section} if self.shorthand and isinstance(section, str) else section
+
+
+KINDS: dict[str, PluginKind] = {kind.name: kind for kind in (
+    PluginKind("backbone", Backbone, ComponentConfig, hookspecs.tlspec_backbones, False, ("plan",)),
+    PluginKind("head", Head, HeadConfig, hookspecs.tlspec_heads, False, ("plan", "adopt_target", "loss", "metrics")),
+    PluginKind("freeze", FreezePolicy, FreezeConfig, hookspecs.tlspec_freeze_policies, True, ("select",)),
+    PluginKind("data", DataSource, DataConfig, hookspecs.tlspec_data_sources, False, ("describe",)),
+    PluginKind("transform", TextTransform, TransformConfig, hookspecs.tlspec_text_transforms, True, ("apply",)),
+)}

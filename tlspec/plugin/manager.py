@@ -1,0 +1,199 @@
+"""Finding plugins: entry points -> one pluggy PluginManager -> a registry of named plugins by kind.
+
+Built-ins are found exactly like third-party plugins, through the ``tlspec``
+entry-point group. One broken plugin (it fails to import, a hook raises, it
+implements a hook that does not exist, it returns something that is not a
+plugin) is reported with its name and distribution and does not stop the
+others from loading.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.metadata as metadata
+from dataclasses import dataclass, field
+from types import ModuleType
+from typing import Iterable
+
+import pluggy
+
+from tlspec.errors import did_you_mean, one_of
+from tlspec.plugin import hookspecs
+from tlspec.plugin.configs import PluginConfig
+from tlspec.plugin.kinds import KINDS, PluginKind
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where a plugin came from."""
+
+    entry_point: str
+    distribution: str
+    version: str
+
+
+@dataclass(frozen=True)
+class PluginRecord:
+    kind: str
+    name: str
+    plugin: object
+    origin: Origin
+
+    @property
+    def config_model(self) -> type[PluginConfig]:
+        return self.plugin.Config
+
+
+@dataclass(frozen=True)
+class PluginFailure:
+    origin: Origin
+    error: str
+
+    def __str__(self) -> str:
+        return (f"plugin '{self.origin.entry_point}' from {self.origin.distribution} "
+                f"{self.origin.version} failed to load: {self.error}")
+
+
+class UnknownPlugin(LookupError):
+    def __init__(self, kind: str, name: object, known: Iterable[str]):
+        known = list(known)
+        hint = did_you_mean(str(name), known)
+        super().__init__(f"unknown {kind} plugin '{name}'{hint}; installed {kind} plugins: {one_of(known)}")
+
+
+@dataclass
+class Registry:
+    records: dict[str, dict[str, PluginRecord]] = field(default_factory=lambda: {kind: {} for kind in KINDS})
+    failures: list[PluginFailure] = field(default_factory=list)
+
+    def get(self, kind: str, name: str) -> PluginRecord:
+        try:
+            return self.records[kind][name]
+        except (KeyError, TypeError):
+            raise UnknownPlugin(kind, name, self.records[kind]) from None
+
+    def names(self, kind: str) -> list[str]:
+        return sorted(self.records[kind])
+
+    def all_records(self) -> list[PluginRecord]:
+        return [record for kind in KINDS for _, record in sorted(self.records[kind].items())]
+
+    def fail(self, origin: Origin, error: str) -> None:
+        self.failures.append(PluginFailure(origin, error))
+
+    def add(self, kind: PluginKind, plugin: object, origin: Origin) -> None:
+        problem = _shape_problem(kind, plugin)
+        if problem:
+            self.fail(origin, problem)
+            return
+        existing = self.records[kind.name].get(plugin.name)
+        if existing is not None:
+            self.fail(origin, f"{kind.name} plugin name '{plugin.name}' is already provided by "
+                              f"{existing.origin.distribution} ({existing.origin.entry_point}); ignored")
+            return
+        self.records[kind.name][plugin.name] = PluginRecord(kind.name, plugin.name, plugin, origin)
+
+
+def _shape_problem(kind: PluginKind, plugin: object) -> str | None:
+    if not isinstance(plugin, kind.base):
+        return f"{kind.hook_name}() returned {plugin!r}, not a tlspec.api.{kind.base.__name__}"
+    name = getattr(plugin, "name", None)
+    if not isinstance(name, str) or not name.isidentifier():
+        return f"{type(plugin).__name__}.name must be an identifier, got {name!r}"
+    config = getattr(plugin, "Config", None)
+    if not (isinstance(config, type) and issubclass(config, kind.config_base)):
+        return f"{type(plugin).__name__}.Config must subclass tlspec.api.{kind.config_base.__name__}"
+    return None
+
+
+class _Loader:
+    """One PluginManager for every plugin; each registration and each hook call is isolated."""
+
+    def __init__(self, registry: Registry):
+        self.registry = registry
+        self.manager = pluggy.PluginManager(hookspecs.PROJECT)
+        self.manager.add_hookspecs(hookspecs)
+        self.origins: dict[str, Origin] = {}
+
+    def register(self, module: object, origin: Origin) -> None:
+        name = f"{origin.distribution}:{origin.entry_point}"
+        try:
+            self.manager.register(module, name=name)
+        except Exception as exc:  # pluggy rejects malformed hook implementations
+            self.registry.fail(origin, f"{type(exc).__name__}: {exc}")
+            return
+        self.origins[name] = origin
+
+    def drop_unknown_hooks(self) -> None:
+        """``check_pending`` names one plugin implementing a hook that has no spec; fail it and look again."""
+        while True:
+            try:
+                self.manager.check_pending()
+                return
+            except pluggy.PluginValidationError as error:
+                name = self.manager.get_name(error.plugin)
+                self.manager.unregister(error.plugin)
+                self.registry.fail(self.origins.pop(name), _unknown_hook_message(error.plugin))
+
+    def collect(self) -> None:
+        for name, origin in self.origins.items():
+            for kind in KINDS.values():
+                caller = getattr(self.manager.hook, kind.hook_name)
+                for implementation in caller.get_hookimpls():
+                    if implementation.plugin_name == name:
+                        self._call(implementation, kind, origin)
+
+    def _call(self, implementation, kind: PluginKind, origin: Origin) -> None:
+        try:
+            provided = list(implementation.function() or ())
+        except Exception as exc:
+            self.registry.fail(origin, f"{kind.hook_name}() raised {type(exc).__name__}: {exc}")
+            return
+        for plugin in provided:
+            self.registry.add(kind, plugin, origin)
+
+
+def _unknown_hook_message(plugin: object) -> str:
+    hooks = [kind.hook_name for kind in KINDS.values()]
+    marker = f"{hookspecs.PROJECT}_impl"
+    unknown = sorted(name for name in dir(plugin)
+                     if getattr(getattr(plugin, name, None), marker, None) is not None and name not in hooks)
+    return "; ".join(f"unknown hook '{name}'{did_you_mean(name, hooks)}; tlspec's hooks are {one_of(hooks)}"
+                     for name in unknown)
+
+
+def _origin(entry_point: metadata.EntryPoint) -> Origin:
+    dist = entry_point.dist
+    return Origin(
+        entry_point=entry_point.name,
+        distribution=dist.metadata["Name"] if dist is not None else "unknown",
+        version=dist.version if dist is not None else "?",
+    )
+
+
+def discover(extra_modules: Iterable[tuple[ModuleType, Origin]] = ()) -> Registry:
+    """Load every plugin registered under the ``tlspec`` entry-point group (and ``extra_modules``)."""
+    registry = Registry()
+    loader = _Loader(registry)
+    seen: set[tuple[str, str]] = set()
+    for entry_point in metadata.entry_points(group=hookspecs.ENTRY_POINT_GROUP):
+        origin = _origin(entry_point)
+        if (origin.distribution, entry_point.name) in seen:  # same dist visible twice on sys.path
+            continue
+        seen.add((origin.distribution, entry_point.name))
+        try:
+            module = entry_point.load()
+        except Exception as exc:
+            registry.fail(origin, f"{type(exc).__name__}: {exc}")
+            continue
+        loader.register(module, origin)
+    for module, origin in extra_modules:
+        loader.register(module, origin)
+    loader.drop_unknown_hooks()
+    loader.collect()
+    return registry
+
+
+@functools.cache
+def default_registry() -> Registry:
+    return discover()

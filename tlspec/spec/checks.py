@@ -1,0 +1,99 @@
+"""Static checks across sections: names other sections use, monitored metrics, workers, sharing groups."""
+
+from __future__ import annotations
+
+from tlspec.errors import did_you_mean, one_of
+from tlspec.spec.addresses import address_problem
+from tlspec.spec.graph import Graph
+from tlspec.spec.language import Spec
+from tlspec.spec.problems import Problems, Section
+
+MULTI_WORKER_SEED = ("multi-worker training needs the spec's 'seed': every worker shuffles the data with it "
+                     "and keeps its own share of each batch (add e.g. 'seed: 0')")
+
+
+def logged_names(spec: Spec, heads: list[Section]) -> list[str]:
+    """What Keras logs while training this spec (without the 'val_' twins)."""
+    names = ["loss"]
+    single = len(heads) == 1
+    for head in heads:
+        plugin, config = head.record.plugin, head.config
+        prefix = "" if single else f"{config.name}_"
+        if not single:
+            names.append(f"{prefix}loss")
+        names += [f"{prefix}{metric}" for metric in plugin.metrics(config)]
+    for group in spec.sharing:
+        names += [f"{group.name}_distance", f"{group.name}_penalty"]
+    return names
+
+
+def check_head_references(spec: Spec, heads: list[Section], problems: Problems) -> None:
+    """Head names used outside 'heads' (class weights, monitored metrics) must exist."""
+    names = [head.config.name for head in heads]
+    for head in spec.train.class_weights:
+        if head not in names:
+            problems.at_key(("train", "class_weights", head),
+                            f"no head named '{head}'{did_you_mean(head, names)}; heads: {one_of(names)}")
+    logged = logged_names(spec, heads)
+    known = logged + [f"val_{name}" for name in logged]
+    for callback in ("checkpoint", "early_stopping", "reduce_lr_on_plateau"):
+        options = getattr(spec.train, callback)
+        if options is not None and options.monitor not in known:
+            problems.at_value(("train", callback, "monitor"),
+                              f"'{options.monitor}' is not logged during training{did_you_mean(options.monitor, known)}; "
+                              f"logged: {one_of(known, limit=12)}")
+
+
+def check_distribute(spec: Spec, problems: Problems) -> None:
+    """Multi-worker needs a seed (shared shuffling) and distinct worker addresses."""
+    options = spec.distribute
+    if options.strategy != "multi_worker":
+        return
+    if spec.seed is None:
+        problems.at_value(("distribute", "strategy"), MULTI_WORKER_SEED)
+    if options.workers:
+        problem = address_problem(options.workers)
+        if problem:
+            problems.at_value(("distribute", "workers"), problem)
+
+
+def check_sharing(spec, graph: Graph, problems: Problems) -> None:
+    """Static checks: towers exist, differ, and use the same plugin with the same layers."""
+    names = set()
+    for index, group in enumerate(spec.sharing):
+        path = ("sharing", index)
+        if group.name in names:
+            problems.at_value(path + ("name",), f"another sharing group is already named '{group.name}'; "
+                                                "give each group its own name (it names the logged penalty)")
+        names.add(group.name)
+        seen = set()
+        towers = []
+        for position, tower in enumerate(group.towers):
+            where = path + ("towers", position)
+            component = graph.components.get(tower)
+            if component is None:
+                known = [c.name for c in graph.components.values()]
+                problems.at_value(where, f"unknown component '{tower}'{did_you_mean(tower, known)}; "
+                                         f"components: {one_of(known)}")
+            elif tower in seen:
+                problems.at_value(where, f"'{tower}' is named twice; a tower is tied to the others once")
+            else:
+                towers.append((where, component))
+            seen.add(tower)
+        if len(towers) < 2:
+            continue
+        first_where, first = towers[0]
+        for where, other in towers[1:]:
+            if other.section.record.name != first.section.record.name:
+                problems.at_value(where, f"towers must share an architecture: '{first.name}' uses plugin "
+                                         f"'{first.section.record.name}', '{other.name}' uses "
+                                         f"'{other.section.record.name}'")
+                continue
+            layers_a = first.plan.layers if first.plan else None
+            layers_b = other.plan.layers if other.plan else None
+            if layers_a is not None and layers_b is not None:
+                with_weights = (sum(1 for layer in layers_a if layer.has_weights),
+                                sum(1 for layer in layers_b if layer.has_weights))
+                if with_weights[0] != with_weights[1]:
+                    problems.at_value(where, f"towers must share an architecture: '{first.name}' has "
+                                             f"{with_weights[0]} layers with weights, '{other.name}' has {with_weights[1]}")

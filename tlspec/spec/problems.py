@@ -1,0 +1,79 @@
+"""Collecting located problems, and calling plugin methods so that whatever they raise is one.
+
+Every call from the engine into a plugin goes through ``Problems.call``: a
+``PlanError`` is reported at the field it names inside the plugin's section,
+and a crash (a plugin bug) at the section, naming the plugin and its
+distribution, never as a traceback.
+"""
+
+from __future__ import annotations
+
+import os
+import traceback
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from tlspec.errors import PlanError, Problem, SpecError, TlspecError, format_path
+from tlspec.plugin.manager import PluginRecord
+from tlspec.plugin.shapes import UnknownEndpoint
+from tlspec.spec.located_yaml import Locations
+
+DEBUG_VARIABLE = "TLSPEC_DEBUG"
+
+
+@dataclass
+class Section:
+    """One validated plugin section of the spec."""
+
+    kind: str
+    path: tuple
+    record: PluginRecord
+    config: Any
+
+    @property
+    def plugin(self) -> Any:
+        return self.record.plugin
+
+
+class Problems:
+    """Collects located problems; ``raise_if_any`` reports them all at once."""
+
+    def __init__(self, locations: Locations):
+        self.locations = locations
+        self.items: list[Problem] = []
+
+    def at_value(self, path: tuple, message: str) -> None:
+        self.items.append(Problem(message, self.locations.of_value(path), format_path(path)))
+
+    def at_key(self, path: tuple, message: str) -> None:
+        self.items.append(Problem(message, self.locations.of_key(path), format_path(path)))
+
+    def raise_if_any(self) -> None:
+        if self.items:
+            raise SpecError(self.items)
+
+    def call(self, section: Section, method: str, *args: Any,
+             on_unknown_endpoint: Callable[[UnknownEndpoint], None] | None = None) -> Any:
+        """``section.plugin.<method>(section.config, *args)``; None after recording what went wrong."""
+        try:
+            return getattr(section.plugin, method)(section.config, *args)
+        except PlanError as error:
+            self.at_value(section.path + error.field, error.message)
+        except TlspecError:
+            raise
+        except UnknownEndpoint as error:
+            if on_unknown_endpoint is None:
+                self.at_key(section.path, plugin_crash(section, method, error))
+            else:
+                on_unknown_endpoint(error)
+        except Exception as error:  # a plugin bug must still be reported, located, without a traceback
+            if os.environ.get(DEBUG_VARIABLE):
+                traceback.print_exc()
+            self.at_key(section.path, plugin_crash(section, method, error))
+        return None
+
+
+def plugin_crash(section: Section, method: str, error: Exception) -> str:
+    origin = section.record.origin
+    return (f"{section.kind} plugin '{section.record.name}' ({origin.distribution} {origin.version}) "
+            f"failed in {method}(): {type(error).__name__}: {error}")

@@ -1,0 +1,70 @@
+"""The data a run trains on, loaded once for every phase: datasets, notes, weights, class weights."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from tlspec.model.targets import HeadTarget, class_weight_tables, head_targets
+from tlspec.spec.validate import load_datasets
+from tlspec.training.session import Session
+from tlspec.training.sharing import Tie, ties
+
+
+@dataclass
+class TrainingData:
+    datasets: dict[str, Any]          # as the data plugin yields them: evaluation reads these
+    to_fit: dict[str, Any]            # the same, with importance weights attached when 'adapt' weights
+    target: dict[str, Any] | None     # the adapt target's datasets, to evaluate on
+    targets: list[HeadTarget]
+    class_weights: dict[str, Any]     # per head, a weight per class label
+    tied: list[Tie]                   # soft-sharing groups
+    steps_per_epoch: int
+
+
+def load_training_data(session: Session) -> TrainingData:
+    validated, assembly = session.validated, session.assembly
+    context = validated.data_context()
+    datasets = load_datasets(validated, context)
+    notes = list(dict.fromkeys(validated.graph.notes + context.notes))
+    for note in notes:
+        print(f"note: {note}")
+    session.info.notes = notes
+    weighting, target = importance_weighting(session, datasets)
+    to_fit = datasets if weighting is None else {
+        split: weighting.attach(dataset) if split in ("train", "validation") else dataset
+        for split, dataset in datasets.items()}
+    targets = head_targets(assembly)
+    train = validated.spec.train
+    return TrainingData(
+        datasets=datasets, to_fit=to_fit, target=target, targets=targets,
+        class_weights=class_weight_tables(train.class_weights, targets, datasets["train"]),
+        tied=ties(assembly),
+        steps_per_epoch=max(1, math.ceil(validated.description.splits["train"] / train.batch_size)),
+    )
+
+
+def importance_weighting(session: Session, datasets: dict):
+    """(weighting or None, target datasets to evaluate or None) for a spec with 'adapt'."""
+    validated = session.validated
+    adapt = validated.spec.adapt
+    if adapt is None:
+        return None, None
+    from tlspec.training.adapt import describe, fit_weighting
+
+    target_data = load_datasets(validated, section=validated.adapt_target)
+    evaluated = target_data if adapt.evaluate else None
+    if adapt.method == "none":
+        session.info.adapt = {"method": "none"}
+        return None, evaluated
+    splits = list(target_data) if adapt.split == "all" else [adapt.split]
+    target_inputs = target_data[splits[0]]
+    for split in splits[1:]:
+        target_inputs = target_inputs.concatenate(target_data[split])
+    weighting = fit_weighting(session.assembly, adapt, datasets["train"], target_inputs, validated.spec.seed)
+    print(describe(weighting.stats))
+    for warning in weighting.warnings:
+        print(f"warning: {warning}")
+    session.info.adapt = {"method": adapt.method, **weighting.stats, "warnings": weighting.warnings}
+    return weighting, evaluated

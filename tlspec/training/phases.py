@@ -1,0 +1,112 @@
+"""One training phase: freeze, decide on feature caching, compile, fit, record.
+
+Each phase sets its freeze policy and recompiles (a change of ``trainable``
+needs it). When everything under the heads is frozen and deterministic, the
+heads train on features computed once (``tlspec.training.feature_cache``).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from tlspec.errors import TlspecError
+from tlspec.model.assemble import apply_freeze
+from tlspec.model.compile import compile_model
+from tlspec.model.targets import prepare
+from tlspec.training.data import TrainingData
+from tlspec.training.records import PhaseRecord
+from tlspec.training.session import PhaseStep, Session
+from tlspec.training.sharing import penalised
+
+
+def run_phase(session: Session, data: TrainingData, step: PhaseStep) -> PhaseRecord:
+    validated = session.validated
+    freeze = validated.phase_freezes[step.index] if step.index < len(validated.phase_freezes) else None
+    apply_freeze(session.assembly, freeze or validated.freeze)
+    cached, reason = cache_decision(session)
+    fit_model, phase_data = _fit_target(session, data, cached)
+    compile_model(session.assembly, learning_rate(session, step.spec, data.steps_per_epoch), model=fit_model)
+    from tlspec.training.callbacks import RunRecorder, restore_optimizer
+
+    if step.resuming:
+        restore_optimizer(session.run, fit_model)
+    recorder = RunRecorder(session.run, session.assembly.model, step.name, step.index, step.start, session.history,
+                           validated.spec.train.checkpoint, session.state)
+    started, before = time.perf_counter(), session.epoch
+    print(f"phase {step.name}: epochs {before + 1}-{step.end}, "
+          f"{'training heads on cached features' if cached else 'training end to end'} ({reason})")
+    shard = session.distribution.shard
+    validation = phase_data.get("validation")
+    fit(fit_model, shard(prepare(phase_data["train"], data.targets, data.class_weights)),
+        shard(prepare(validation, data.targets, {})) if validation is not None else None,
+        initial_epoch=before, epochs=step.end, callbacks=callbacks(session, recorder), verbose=session.verbose)
+    return PhaseRecord(step.name, session.epoch - before, cached, reason, round(time.perf_counter() - started, 2))
+
+
+def _fit_target(session: Session, data: TrainingData, cached: bool) -> tuple[Any, dict]:
+    """The model to fit and its data: the heads on cached features, or the whole (penalised) model."""
+    if not cached:
+        return penalised(session.assembly.model, data.tied), data.to_fit
+    from tlspec.training.feature_cache import cached_splits, feature_models
+
+    models = feature_models(session.assembly)
+    spec = session.spec
+    return models.heads, cached_splits(models, data.to_fit, spec.train.batch_size, spec.seed)
+
+
+def cache_decision(session: Session) -> tuple[bool, str]:
+    from tlspec.training.feature_cache import blockers
+
+    mode = session.spec.train.cache_features
+    if mode is False:
+        return False, "disabled by train.cache_features: false"
+    reasons = blockers(session.assembly, session.validated.description.augmented)
+    if reasons and mode is True:
+        raise TlspecError(f"train.cache_features is true but the features cannot be cached: {'; '.join(reasons)}")
+    return (not reasons), ("; ".join(reasons) or "everything under the heads is frozen and deterministic")
+
+
+def learning_rate(session: Session, phase, steps_per_epoch: int):
+    """The phase's learning rate: a number, or a Keras schedule over the phase."""
+    import keras
+
+    train = session.spec.train
+    rate = phase.learning_rate or train.optimizer.learning_rate or 1e-3
+    schedule = phase.schedule or train.schedule
+    if schedule is None:
+        return rate
+    if schedule.name == "cosine":
+        return keras.optimizers.schedules.CosineDecay(rate, steps_per_epoch * phase.epochs, alpha=schedule.alpha)
+    return keras.optimizers.schedules.ExponentialDecay(rate, steps_per_epoch, schedule.decay_rate)
+
+
+def callbacks(session: Session, recorder) -> list:
+    import keras
+
+    train = session.spec.train
+    found = [recorder]
+    if train.early_stopping:
+        stop = train.early_stopping
+        found.append(keras.callbacks.EarlyStopping(monitor=stop.monitor, mode=stop.mode, patience=stop.patience,
+                                                   min_delta=stop.min_delta,
+                                                   restore_best_weights=stop.restore_best_weights))
+    if train.reduce_lr_on_plateau:
+        plateau = train.reduce_lr_on_plateau
+        found.append(keras.callbacks.ReduceLROnPlateau(monitor=plateau.monitor, mode=plateau.mode,
+                                                       factor=plateau.factor, patience=plateau.patience,
+                                                       min_lr=plateau.min_lr))
+    if train.tensorboard:
+        found.append(keras.callbacks.TensorBoard(log_dir=str(session.run.file("tensorboard"))))
+    return found
+
+
+def fit(model, train_data, validation_data, **options) -> None:
+    import tensorflow as tf
+
+    try:
+        model.fit(train_data, validation_data=validation_data, shuffle=False, **options)  # datasets shuffle
+    except tf.errors.InvalidArgumentError as error:
+        message = error.message.splitlines()[0] if error.message else str(error)
+        raise TlspecError(f"training stopped on data it could not read or use: {message}. The run directory "
+                          "keeps every finished epoch; fix the data and continue with --resume") from None

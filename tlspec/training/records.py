@@ -1,0 +1,97 @@
+"""What a run records about itself: ``run.json`` (RunInfo) and ``state/state.json`` (ResumeState).
+
+Typed here, written as JSON by the run directory. Optional sections (distribute,
+adapt, sharing, the end of the run) are left out of the file until they exist,
+so a reader can tell "not yet" from "empty".
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
+
+
+def _now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S")
+
+
+@dataclass
+class HeadRecord:
+    """What prediction needs to read a head's output: its plugin, loss and class names."""
+
+    plugin: str
+    loss: str
+    classes: list[str] | None = None
+    activation: str | None = None
+
+
+@dataclass
+class PhaseRecord:
+    name: str
+    epochs: int
+    cached_features: bool
+    why: str
+    seconds: float
+
+
+@dataclass
+class RunInfo:
+    """``run.json``: what was trained, how far it got, and how."""
+
+    tlspec_version: str
+    spec_name: str
+    spec_path: str
+    spec_dir: str
+    heads: dict[str, HeadRecord]
+    inputs: dict[str, list]
+    status: str = "running"
+    started: str = field(default_factory=_now)
+    distribute: dict | None = None
+    notes: list[str] = field(default_factory=list)
+    adapt: dict | None = None
+    phases: list[PhaseRecord] = field(default_factory=list)
+    sharing: dict | None = None
+    finished: str | None = None
+    epochs: int | None = None
+    best: dict | None = None
+    seconds: float = 0.0
+
+    def finish(self, epochs: int, best: dict, seconds: float) -> None:
+        self.status, self.finished = "finished", _now()
+        self.epochs, self.best = epochs, best
+        self.seconds = round(self.seconds + seconds, 2)
+
+    def to_json(self) -> dict[str, Any]:
+        return {key: value for key, value in asdict(self).items() if value is not None}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> RunInfo:
+        known = {f.name for f in fields(cls)}
+        values = {key: value for key, value in data.items() if key in known}
+        values["heads"] = {name: HeadRecord(**head) for name, head in data.get("heads", {}).items()}
+        values["phases"] = [PhaseRecord(**phase) for phase in data.get("phases", [])]
+        return cls(**values)
+
+
+@dataclass
+class ResumeState:
+    """``state/state.json``, rewritten after every epoch: where ``--resume`` picks up."""
+
+    phase_index: int = 0
+    phase_start: int = 0
+    epoch: int = 0
+    best: float | None = None
+    best_epoch: int | None = None
+
+    def best_so_far(self) -> dict:
+        return {key: value for key, value in (("best", self.best), ("best_epoch", self.best_epoch))
+                if value is not None}
+
+    def to_json(self) -> dict[str, Any]:
+        return {key: value for key, value in asdict(self).items() if value is not None}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> ResumeState:
+        known = {f.name for f in fields(cls)}
+        return cls(**{key: value for key, value in data.items() if key in known})

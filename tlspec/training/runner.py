@@ -1,0 +1,129 @@
+"""`tlspec train`: open the run, load the data, train phase after phase, evaluate, finish.
+
+One history runs across phases (epochs are numbered globally). The model that
+ends up in ``model.keras`` is the best one by ``train.checkpoint`` (or the last
+one without it); ``--resume`` continues after the last finished epoch.
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from dataclasses import dataclass, field
+
+import yaml
+
+from tlspec.distribute.strategy import Distribution, weights_digest
+from tlspec.errors import Location, Problem, SpecError, TlspecError
+from tlspec.model.assemble import assemble
+from tlspec.model.compile import compile_model
+from tlspec.model.evaluate import evaluate_splits
+from tlspec.spec.checks import MULTI_WORKER_SEED
+from tlspec.spec.validate import ValidatedSpec
+from tlspec.training.data import TrainingData, load_training_data
+from tlspec.training.phases import run_phase
+from tlspec.training.records import PhaseRecord
+from tlspec.training.rundir import CURVES, METRICS, MODEL, SPEC, WEIGHTS, RunDir
+from tlspec.training.session import Session, new_info, open_session
+from tlspec.training.sharing import distance
+
+
+@dataclass
+class TrainResult:
+    run: RunDir
+    metrics: dict
+    history: list[dict]
+    phases: list[PhaseRecord] = field(default_factory=list)
+    seconds: float = 0.0
+    is_chief: bool = True  # False: a worker that wrote a scratch copy, now removed
+
+
+def train(validated: ValidatedSpec, out=None, resume: bool = False, verbose: int | str = "auto",
+          distribution: Distribution | None = None) -> TrainResult:
+    """Train under ``distribution`` (default: one device); on a multi-worker cluster every worker
+    runs this, and only the chief keeps its run directory."""
+    require_data(validated)
+    distribution = distribution or Distribution("none")
+    distribution.check_batch(validated.spec.train.batch_size)
+    if distribution.kind == "multi_worker" and validated.spec.seed is None:
+        raise TlspecError(MULTI_WORKER_SEED)
+    session = open_session(validated, out, resume, verbose, distribution)
+    try:
+        with distribution.scope():
+            return _train(session)
+    except Exception as error:
+        lost = distribution.lost_workers(error)
+        if lost is None:
+            raise
+        raise TlspecError(f"training stopped: {lost}. The chief's run directory keeps every finished epoch; "
+                          "start every worker again with --resume (and the same --out on the chief)") from None
+    finally:
+        if not distribution.is_chief:
+            session.run.remove()
+
+
+def require_data(validated: ValidatedSpec) -> None:
+    if validated.data_source is None:
+        location = validated.locations.of_value(()) or Location(str(validated.source), 1, 1)
+        raise SpecError([Problem("training needs a 'data' section (installed data plugins: see "
+                                 "`tlspec plugins`)", location)])
+
+
+def _train(session: Session) -> TrainResult:
+    start_run(session)
+    data = load_training_data(session)
+    for step in session.phases_to_run():
+        session.record_phase(run_phase(session, data, step))
+    return finish(session, data, evaluate(session, data))
+
+
+def start_run(session: Session) -> None:
+    """Build the model; record a new run, or put back the weights of the interrupted one."""
+    validated, run, distribution = session.validated, session.run, session.distribution
+    batch_size = validated.spec.train.batch_size
+    if distribution.kind != "none":
+        print(distribution.describe(batch_size))
+    session.assembly = assemble(validated)
+    session.info = run.read_info() if session.resume else new_info(validated, session.assembly)
+    if distribution.kind != "none":
+        session.info.distribute = distribution.info(batch_size)
+    if session.resume:
+        session.assembly.model.load_weights(run.file(WEIGHTS))
+        return
+    run.write_text(SPEC, yaml.safe_dump(validated.data, sort_keys=False))
+    run.write_info(session.info)
+
+
+def evaluate(session: Session, data: TrainingData) -> dict:
+    """Metrics of the kept model (the best checkpoint, else the last) on every split."""
+    assembly, run = session.assembly, session.run
+    if session.spec.train.checkpoint is not None and run.file(MODEL).exists():
+        with warnings.catch_warnings():  # the file's optimizer state is not needed to evaluate
+            warnings.simplefilter("ignore", UserWarning)
+            assembly.model.load_weights(run.file(MODEL))
+    compile_model(assembly)
+    splits = ["train", "validation", "test"]
+    metrics = evaluate_splits(assembly, data.datasets, splits, shard=session.distribution.shard)
+    if data.target is not None and "test" in data.target:
+        metrics["target_test"] = evaluate_splits(assembly, {"target_test": data.target["test"]},
+                                                 ["target_test"])["target_test"]
+    return metrics
+
+
+def finish(session: Session, data: TrainingData, metrics: dict) -> TrainResult:
+    from tlspec.training.curves import plot_history
+
+    run, info = session.run, session.info
+    run.write_json(METRICS, metrics)
+    plot_history(session.history, run.file(CURVES), session.spec.name)
+    seconds = time.perf_counter() - session.started
+    if session.distribution.kind != "none":
+        digest = weights_digest(session.assembly.model)
+        info.distribute["weights_sha256"] = digest
+        print(f"weights sha256 {digest} (every worker and replica prints the same)")
+    if data.tied:
+        info.sharing = {tie.name: {"weight": tie.weight, "distance": distance(tie)} for tie in data.tied}
+    info.finish(len(session.history), session.state.best_so_far(), seconds)
+    run.write_info(info)
+    return TrainResult(run, metrics, session.history, info.phases, seconds, session.distribution.is_chief)
+

@@ -1,0 +1,122 @@
+"""One training run in progress: the spec, its run directory, its records, where resuming starts.
+
+``open_session`` decides which directory this process writes (the chief's run
+directory, or a scratch copy for the other workers of a cluster) and, with
+``--resume``, reads back the history and state of the interrupted run.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Any, Iterator
+
+import yaml
+
+from tlspec import __version__
+from tlspec.distribute.strategy import Distribution
+from tlspec.errors import TlspecError
+from tlspec.model.assemble import Assembly
+from tlspec.spec.language import PhaseSpec
+from tlspec.spec.validate import ValidatedSpec
+from tlspec.training.records import HeadRecord, PhaseRecord, ResumeState, RunInfo
+from tlspec.training.rundir import HISTORY, SPEC, RunDir
+
+
+@dataclass(frozen=True)
+class PhaseStep:
+    """A phase still to train: its place, and the epochs it covers (numbered across phases)."""
+
+    index: int
+    spec: PhaseSpec
+    start: int
+    end: int
+    resuming: bool  # the phase the interrupted run was in: its optimizer state is restored
+
+    @property
+    def name(self) -> str:
+        return self.spec.name or f"phase_{self.index + 1}"
+
+
+@dataclass
+class Session:
+    validated: ValidatedSpec
+    run: RunDir
+    state: ResumeState
+    history: list[dict]
+    resume: bool
+    verbose: Any
+    distribution: Distribution
+    assembly: Assembly | None = None
+    info: RunInfo | None = None
+    started: float = field(default_factory=time.perf_counter)
+
+    @property
+    def spec(self):
+        return self.validated.spec
+
+    @property
+    def epoch(self) -> int:
+        return len(self.history)
+
+    def phases_to_run(self) -> Iterator[PhaseStep]:
+        """The phases left, skipping those an interrupted run finished."""
+        epoch = self.state.epoch
+        for index, phase in enumerate(self.spec.train.phase_list()):
+            if index < self.state.phase_index:
+                continue
+            resuming = self.resume and index == self.state.phase_index
+            start = self.state.phase_start if resuming else epoch
+            if epoch >= start + phase.epochs:
+                continue
+            yield PhaseStep(index, phase, start, start + phase.epochs, resuming)
+            epoch = self.epoch  # the caller trained the phase (early stopping may end it sooner)
+
+    def record_phase(self, phase: PhaseRecord) -> None:
+        self.info.phases.append(phase)
+        self.run.write_info(self.info)
+
+
+def new_info(validated: ValidatedSpec, assembly: Assembly) -> RunInfo:
+    heads = {}
+    for component in assembly.graph.heads():
+        config, plugin = component.section.config, component.section.plugin
+        classes = getattr(config, "classes", None)
+        heads[component.name] = HeadRecord(plugin=component.section.record.name, loss=plugin.loss(config),
+                                           classes=classes if isinstance(classes, list) else None,
+                                           activation=getattr(config, "activation", None))
+    return RunInfo(tlspec_version=__version__, spec_name=validated.spec.name,
+                   spec_path=str(validated.source.resolve()), spec_dir=str(validated.spec_dir), heads=heads,
+                   inputs={name: list(t.shape[1:]) for name, t in assembly.inputs.items()})
+
+
+def open_session(validated: ValidatedSpec, out, resume: bool, verbose, distribution: Distribution) -> Session:
+    """The chief writes the run directory; every other worker an identical scratch one that goes at the end."""
+    scratch = f"tlspec-{validated.spec.name}-worker{distribution.cluster.rank}-" if distribution.cluster else ""
+    if distribution.is_chief:
+        run, state, history = _open_run(validated, out, resume)
+    elif resume:  # every worker resumes from the chief's run directory (a shared file system)
+        shared, state, history = _open_run(validated, out, resume)
+        run = shared.scratch_copy(scratch)
+    else:
+        run, state, history = RunDir.scratch(scratch), ResumeState(), []
+    return Session(validated, run, state, history, resume, verbose, distribution)
+
+
+def _open_run(validated: ValidatedSpec, out, resume: bool) -> tuple[RunDir, ResumeState, list[dict]]:
+    if not resume:
+        return RunDir.new(validated.spec.name, out), ResumeState(), []
+    run = RunDir.existing(out) if out else RunDir.latest(validated.spec.name)
+    saved_spec = yaml.safe_load(run.file(SPEC).read_text(encoding="utf-8"))
+    if saved_spec != json.loads(json.dumps(validated.data)):
+        raise TlspecError(f"the spec differs from the one {run.path} was started with ({run.path / SPEC}); "
+                          "resume with the same spec and --set options, or start a new run")
+    if run.read_info().status == "finished":
+        raise TlspecError(f"{run.path} has already finished; nothing to resume")
+    state = run.read_state()
+    if state is None:
+        raise TlspecError(f"{run.path} has no finished epoch to resume from; start a new run")
+    history = run.read_csv(HISTORY)[: state.epoch]
+    print(f"resuming {run.path} after epoch {state.epoch}")
+    return run, state, history
