@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup quickstart test test-fast bench schema clean
+.PHONY: setup quickstart test test-fast lint bench schema clean
 
 setup: $(STAMP)
 
@@ -30,6 +30,10 @@ quickstart: setup
 # Everything: fast tests, slow ones, and acceptance tests on ../shared/data when it is present.
 test: setup
 	$(BIN)/python -m pytest -q
+
+# Lint and import order (configured in pyproject.toml); .ci/run runs it before the tests.
+lint: setup
+	$(BIN)/ruff check .
 
 # The quick loop while developing (under a minute or two).
 test-fast: setup

@@ -25,10 +25,10 @@ def main() -> None:
     args = parser.parse_args()
 
     import keras
-
     from covariate_shift import write_problem
-    from tlspec.training.runner import train
+
     from tlspec.spec.validate import validate_file
+    from tlspec.training.runner import train
 
     rows = []
     with tempfile.TemporaryDirectory() as folder:

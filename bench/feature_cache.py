@@ -30,8 +30,8 @@ def main() -> None:
     if not (REPO.parent / "shared" / "data" / "cats_vs_dogs").exists():
         sys.exit("../shared/data/cats_vs_dogs is not present")
 
-    from tlspec.training.runner import train
     from tlspec.spec.validate import validate_file
+    from tlspec.training.runner import train
 
     results = {}
     for cache in ("false", "true"):

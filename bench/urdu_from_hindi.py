@@ -30,8 +30,8 @@ ARMS = {"scratch": "no Hindi (from scratch)", "hindi": "Hindi pretraining",
 def run(spec: str, overrides: list[str], out: Path) -> dict:
     import keras
 
-    from tlspec.training.runner import train
     from tlspec.spec.validate import validate_file
+    from tlspec.training.runner import train
 
     keras.backend.clear_session()
     return train(validate_file(SPECS / spec, overrides), out=out, verbose=0).metrics

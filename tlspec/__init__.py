@@ -17,8 +17,9 @@ imported only when a model is really built. Plugin authors import ``tlspec.api``
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any
 
 from tlspec.errors import SpecError, TlspecError
 
@@ -58,8 +59,9 @@ def build(spec: str | Path | ValidatedSpec, overrides: Sequence[str] = ()) -> As
     return assembly
 
 
-def train(spec: str | Path | ValidatedSpec, overrides: Sequence[str] = (), *, out: str | Path | None = None, resume: bool = False,
-          workers: str | None = None, worker_index: int | None = None, verbose: int | str = "auto") -> TrainResult:
+def train(spec: str | Path | ValidatedSpec, overrides: Sequence[str] = (), *, out: str | Path | None = None,
+          resume: bool = False, workers: str | None = None, worker_index: int | None = None,
+          verbose: int | str = "auto") -> TrainResult:
     """Train as ``tlspec train`` does; ``workers="host:port,..."`` and ``worker_index`` make this
     process one worker of a multi-worker cluster (or set ``TF_CONFIG``)."""
     validated = _validated(spec, overrides)

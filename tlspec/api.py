@@ -50,13 +50,29 @@ from __future__ import annotations
 from typing import Any
 
 from tlspec.errors import PlanError, did_you_mean, one_of
-from tlspec.plugin.configs import (IDENTIFIER, ComponentConfig, DataConfig, FreezeConfig, HeadConfig, PluginConfig,
-                                   TransformConfig)
+from tlspec.plugin.configs import (
+    IDENTIFIER,
+    ComponentConfig,
+    DataConfig,
+    FreezeConfig,
+    HeadConfig,
+    PluginConfig,
+    TransformConfig,
+)
 from tlspec.plugin.data import DataContext, DataDescription, DataField
 from tlspec.plugin.hookspecs import hookimpl
 from tlspec.plugin.kinds import Backbone, DataSource, FreezePolicy, Head, Plugin, TextTransform
-from tlspec.plugin.shapes import (UNKNOWN, Built, ComponentPlan, LayerInfo, PlanContext, StepDecoder, TensorInfo,
-                                  UnknownEndpoint, format_shape)
+from tlspec.plugin.shapes import (
+    UNKNOWN,
+    Built,
+    ComponentPlan,
+    LayerInfo,
+    PlanContext,
+    StepDecoder,
+    TensorInfo,
+    UnknownEndpoint,
+    format_shape,
+)
 from tlspec.spec.transforms import chain
 
 __all__ = [
@@ -73,7 +89,7 @@ __all__ = [
     # errors and messages
     "PlanError", "UnknownEndpoint", "did_you_mean", "one_of", "format_shape",
     # helpers
-    "chain", "ReverseChannels",
+    "chain", "ReverseChannels",  # noqa: F822 - loaded by __getattr__
 ]
 
 

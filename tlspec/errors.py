@@ -7,8 +7,8 @@ mean" when a name is close. A plugin raises ``PlanError``; the engine locates it
 from __future__ import annotations
 
 import difflib
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Iterable, Sequence
 
 
 @dataclass(frozen=True, order=True)

@@ -15,8 +15,17 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import Field, model_validator
 
-from tlspec.api import (DataConfig, DataContext, DataDescription, DataField, DataSource, PlanError, did_you_mean,
-                       hookimpl, one_of)
+from tlspec.api import (
+    DataConfig,
+    DataContext,
+    DataDescription,
+    DataField,
+    DataSource,
+    PlanError,
+    did_you_mean,
+    hookimpl,
+    one_of,
+)
 from tlspec_builtins.data_common import array_datasets, dtype_name, normalise, split_indices
 
 SplitChoice = Literal["train"] | float | None

@@ -11,8 +11,9 @@ known format; broken ones are skipped and reported (or, with
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Literal, Sequence
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PositiveInt
 
@@ -148,7 +149,7 @@ class ImageFolder(DataSource):
             dataset = dataset.batch(context.batch_size)
             if split == "train" and config.augmentation.active:
                 augment = _augmenter(config.augmentation, context.seed)
-                dataset = dataset.map(lambda x, y: (augment(x, training=True), y),
+                dataset = dataset.map(lambda x, y: (augment(x, training=True), y),  # noqa: B023 - traced now
                                       num_parallel_calls=tf.data.AUTOTUNE)
             dataset = dataset.map(lambda x, y: ({config.input: x}, {target: y}))
             result[split] = dataset.prefetch(tf.data.AUTOTUNE)

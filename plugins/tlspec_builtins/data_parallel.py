@@ -11,7 +11,8 @@ split only and each decoder's vocabulary is both its input and its classes.
 from __future__ import annotations
 
 import csv
-from typing import Any, Literal, Sequence
+from collections.abc import Sequence
+from typing import Any, Literal
 
 from pydantic import Field, NonNegativeInt, PositiveInt
 
@@ -136,7 +137,8 @@ class ParallelText(DataSource):
             for position, head in enumerate(config.targets, start=1):
                 index = {w: i for i, w in enumerate(corpus.target_vocabularies[head])}
                 length = corpus.target_lengths[head]
-                inputs[config.decoder_input(head)] = encode([[START] + r[position] for r in rows], index, length, "post")
+                starts = [[START] + row[position] for row in rows]
+                inputs[config.decoder_input(head)] = encode(starts, index, length, "post")
                 targets[head] = encode([r[position] + [END] for r in rows], index, length, "post")
             result[split] = (inputs, targets)
         return result

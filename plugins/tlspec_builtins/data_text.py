@@ -11,16 +11,22 @@ of the reported token accuracy.
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any, Literal, Sequence
+from collections.abc import Sequence
+from typing import Any, Literal
 
-import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, PositiveInt, model_validator
 
 from tlspec.api import DataConfig, DataContext, DataDescription, DataField, DataSource, PlanError, hookimpl, one_of
 from tlspec_builtins.data_common import array_datasets, split_indices
-from tlspec_builtins.text_vocabulary import (OOV, PAD, VocabularyOptions, build_vocabulary, encode,
-                                             encode_characters, tokenize)
+from tlspec_builtins.text_vocabulary import (
+    OOV,
+    PAD,
+    VocabularyOptions,
+    build_vocabulary,
+    encode,
+    encode_characters,
+    tokenize,
+)
 
 NAMED_CORPORA = ("treebank", "brown", "conll2000")
 COLUMNS = ("pos", "chunk")

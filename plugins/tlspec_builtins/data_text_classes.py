@@ -12,8 +12,9 @@ label budget of the training split while the test split stays the same.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Literal, Sequence
+from typing import Any, Literal
 
 import numpy as np
 from pydantic import Field, PositiveInt, model_validator

@@ -9,12 +9,23 @@ layers, which the engine runs greedily or with a beam.
 
 from __future__ import annotations
 
-from typing import Literal, Sequence
+from collections.abc import Sequence
+from typing import Literal
 
 from pydantic import Field, PositiveInt
 
-from tlspec.api import (IDENTIFIER, Built, ComponentPlan, Head, HeadConfig, PlanContext, PlanError, StepDecoder,
-                       TensorInfo, hookimpl)
+from tlspec.api import (
+    IDENTIFIER,
+    Built,
+    ComponentPlan,
+    Head,
+    HeadConfig,
+    PlanContext,
+    PlanError,
+    StepDecoder,
+    TensorInfo,
+    hookimpl,
+)
 from tlspec_builtins.common import Rate
 
 STATES_PER_CELL = {"lstm": 2, "gru": 1, "simple": 1}

@@ -10,7 +10,8 @@ BatchNormalization layers stay frozen (inference mode) unless the section says
 from __future__ import annotations
 
 import re
-from typing import Literal, Sequence
+from collections.abc import Sequence
+from typing import Literal
 
 from pydantic import Field, PositiveInt, field_validator
 

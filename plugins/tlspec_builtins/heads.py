@@ -8,13 +8,23 @@ and end in a Dense layer named after the head (the Keras output name).
 from __future__ import annotations
 
 from abc import abstractmethod
-from typing import Literal, Sequence
+from collections.abc import Sequence
+from typing import Literal
 
 from pydantic import Field, PositiveInt, field_validator
 
 from tlspec.api import Built, ComponentPlan, Head, HeadConfig, PlanContext, PlanError, TensorInfo, hookimpl
-from tlspec_builtins.common import (Activation, HiddenLayer, Pooling, Rate, apply, check_head_input, concatenate,
-                                    hidden_layers, pool)
+from tlspec_builtins.common import (
+    Activation,
+    HiddenLayer,
+    Pooling,
+    Rate,
+    apply,
+    check_head_input,
+    concatenate,
+    hidden_layers,
+    pool,
+)
 
 
 class DenseHeadConfig(HeadConfig):

@@ -9,12 +9,25 @@ references like ``backbone.block4_pool`` are checked without TensorFlow.
 
 from __future__ import annotations
 
-from typing import Literal, Sequence
+from collections.abc import Sequence
+from typing import Literal
 
 from pydantic import Field, PositiveInt, field_validator, model_validator
 
-from tlspec.api import (Backbone, Built, ComponentConfig, ComponentPlan, LayerInfo, PlanContext, PlanError,
-                       TensorInfo, UnknownEndpoint, did_you_mean, hookimpl, one_of)
+from tlspec.api import (
+    Backbone,
+    Built,
+    ComponentConfig,
+    ComponentPlan,
+    LayerInfo,
+    PlanContext,
+    PlanError,
+    TensorInfo,
+    UnknownEndpoint,
+    did_you_mean,
+    hookimpl,
+    one_of,
+)
 from tlspec_builtins.common import component_layers
 from tlspec_builtins.keras_catalog import CatalogEntry, load_catalog
 
@@ -95,7 +108,8 @@ class KerasApplication(Backbone):
         return ComponentPlan(
             output=TensorInfo.of_rank(2 if config.pooling else 4),
             endpoints=endpoints,
-            layers=[LayerInfo(l.name, l.has_weights, l.is_batchnorm) for l in layers] if exact_catalog else None,
+            layers=[LayerInfo(layer.name, layer.has_weights, layer.is_batchnorm) for layer in layers]
+            if exact_catalog else None,
             own_inputs={} if inputs else {config.input_name: TensorInfo((None, *shape), exact=True)},
         )
 

@@ -10,13 +10,24 @@ from __future__ import annotations
 
 import json
 import zipfile
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 from pydantic import Field
 
-from tlspec.api import (Backbone, Built, ComponentConfig, ComponentPlan, PlanContext, PlanError, TensorInfo,
-                       UnknownEndpoint, did_you_mean, hookimpl, one_of)
+from tlspec.api import (
+    Backbone,
+    Built,
+    ComponentConfig,
+    ComponentPlan,
+    PlanContext,
+    PlanError,
+    TensorInfo,
+    UnknownEndpoint,
+    did_you_mean,
+    hookimpl,
+    one_of,
+)
 from tlspec_builtins.common import component_layers
 
 

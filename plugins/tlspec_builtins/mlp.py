@@ -7,12 +7,24 @@ layer and one from the third) is an ``mlp`` backbone with two heads reading
 
 from __future__ import annotations
 
-from typing import Annotated, Sequence
+from collections.abc import Sequence
+from typing import Annotated
 
 from pydantic import Field, PositiveInt, StringConstraints, model_validator
 
-from tlspec.api import (IDENTIFIER, Backbone, Built, ComponentConfig, ComponentPlan, LayerInfo, PlanContext,
-                       PlanError, TensorInfo, UnknownEndpoint, hookimpl)
+from tlspec.api import (
+    IDENTIFIER,
+    Backbone,
+    Built,
+    ComponentConfig,
+    ComponentPlan,
+    LayerInfo,
+    PlanContext,
+    PlanError,
+    TensorInfo,
+    UnknownEndpoint,
+    hookimpl,
+)
 from tlspec_builtins.common import Activation, Rate, apply, concatenate
 
 LayerName = Annotated[str, StringConstraints(pattern=IDENTIFIER)]

@@ -103,8 +103,9 @@ def keep_classes(texts: list[str], labels: list[str], classes: list[str], contex
     if missing:
         raise PlanError(f"no documents of class {missing[0]!r}{did_you_mean(missing[0], found)}; classes in the "
                         f"data: {one_of(sorted(found))}", ("classes",))
-    kept = [(t, l) for t, l in zip(texts, labels) if l in classes]
+    kept = [(t, label) for t, label in zip(texts, labels) if label in classes]
     dropped = {name: count for name, count in found.items() if name not in classes}
     if dropped:
-        context.note("dropped " + ", ".join(f"{count} documents of class {name!r}" for name, count in sorted(dropped.items())))
-    return [t for t, _ in kept], [l for _, l in kept]
+        counts = sorted(dropped.items())
+        context.note("dropped " + ", ".join(f"{count} documents of class {name!r}" for name, count in counts))
+    return [t for t, _ in kept], [label for _, label in kept]

@@ -8,13 +8,23 @@ unless told not to, so recurrent layers, losses and metrics skip it.
 
 from __future__ import annotations
 
-from typing import Literal, Sequence
+from collections.abc import Sequence
+from typing import Literal
 
 import numpy as np
 from pydantic import Field, PositiveInt
 
-from tlspec.api import (Backbone, Built, ComponentConfig, ComponentPlan, LayerInfo, PlanContext, PlanError,
-                       TensorInfo, hookimpl)
+from tlspec.api import (
+    Backbone,
+    Built,
+    ComponentConfig,
+    ComponentPlan,
+    LayerInfo,
+    PlanContext,
+    PlanError,
+    TensorInfo,
+    hookimpl,
+)
 from tlspec_builtins.common import Rate, concatenate
 from tlspec_builtins.word_vectors import VectorsOptions, load_vectors
 
@@ -187,7 +197,8 @@ class CharCNN(Backbone):
             raise PlanError(f"char_cnn reads (batch, words, characters) ids; got {inputs[0]}", ("from",))
         words = inputs[0].shape[1] if inputs[0].shape else None
         return ComponentPlan(output=TensorInfo((None, words, config.filters)),
-                             layers=[LayerInfo(f"{context.name}_embedding", True), LayerInfo(f"{context.name}_conv", True)])
+                             layers=[LayerInfo(f"{context.name}_embedding", True),
+                                     LayerInfo(f"{context.name}_conv", True)])
 
     def build(self, config: CharCNNConfig, inputs: Sequence, context: PlanContext) -> Built:
         import keras

@@ -1,8 +1,6 @@
 """The lecture's one-encoder, two-decoder model on ../shared/data/text/fra.txt, trained and used from the CLI."""
 
 import json
-import subprocess
-import sys
 
 import pytest
 

@@ -1,12 +1,10 @@
 """Text transfer on the real corpora in ../shared/data: the lecture's POS recipe, a better tagger, multitask."""
 
 import json
-import subprocess
-import sys
 
 import pytest
 
-from helpers import SHARED_DATA, SPECS, run_cli, train_cli
+from helpers import SHARED_DATA, run_cli, train_cli
 
 CORPORA = SHARED_DATA / "nltk_data" / "corpora"
 pytestmark = [pytest.mark.acceptance, pytest.mark.slow,

@@ -27,11 +27,11 @@ def backbone_layers(assembly):
 
 
 def trainable_names(assembly):
-    return [l.name for l in backbone_layers(assembly) if l.weights and l.trainable]
+    return [layer.name for layer in backbone_layers(assembly) if layer.weights and layer.trainable]
 
 
 def weighted(assembly):
-    return [l for l in backbone_layers(assembly) if l.weights]
+    return [layer for layer in backbone_layers(assembly) if layer.weights]
 
 
 def spec(write_spec, freeze):
@@ -51,8 +51,8 @@ def test_none_trains_everything_including_batchnorm(write_spec, keras):
 
 def test_none_with_batchnorm_in_inference_mode(write_spec, keras):
     assembly = build(spec(write_spec, "{plugin: none, batchnorm: inference}"))
-    frozen = {l.name for l in weighted(assembly) if not l.trainable}
-    assert frozen == {l.name for l in weighted(assembly) if isinstance(l, keras.layers.BatchNormalization)}
+    frozen = {layer.name for layer in weighted(assembly) if not layer.trainable}
+    assert frozen == {layer.name for layer in weighted(assembly) if isinstance(layer, keras.layers.BatchNormalization)}
     assert len(frozen) == 27
 
 
@@ -96,9 +96,9 @@ def test_pattern_include_exclude(write_spec, keras):
 def test_fraction(write_spec, keras):
     assembly = build(spec(write_spec, "{plugin: fraction, fraction: 0.5}"))
     layers = weighted(assembly)
-    assert all(not l.trainable for l in layers[:27])
-    assert [l.name for l in layers[27:] if l.trainable] == [
-        l.name for l in layers[27:] if not isinstance(l, keras.layers.BatchNormalization)]
+    assert all(not layer.trainable for layer in layers[:27])
+    assert [layer.name for layer in layers[27:] if layer.trainable] == [
+        layer.name for layer in layers[27:] if not isinstance(layer, keras.layers.BatchNormalization)]
 
 
 def test_static_freeze_plan_matches_the_built_model(write_spec, keras):
@@ -109,11 +109,13 @@ def test_static_freeze_plan_matches_the_built_model(write_spec, keras):
 
 
 @pytest.mark.parametrize("freeze, message", [
-    ("{plugin: train_last, n: 500}", "spec.yaml:4:33: freeze.n: the backbone has only 54 layers with weights; n is 500"),
+    ("{plugin: train_last, n: 500}",
+     "spec.yaml:4:33: freeze.n: the backbone has only 54 layers with weights; n is 500"),
     ("{plugin: pattern, include: ['conv_zz.*']}", "spec.yaml:4:37: freeze.include[0]: pattern 'conv_zz.*' matches "
                                                   "no backbone layer"),
     ("{plugin: pattern, include: ['conv(']}", "spec.yaml:4:36: freeze.include: invalid regular expression 'conv('"),
-    ("{plugin: fraction, fraction: 1.5}", "spec.yaml:4:38: freeze.fraction: input should be less than or equal to 1; got 1.5"),
+    ("{plugin: fraction, fraction: 1.5}",
+     "spec.yaml:4:38: freeze.fraction: input should be less than or equal to 1; got 1.5"),
     ("{plugin: until}", "spec.yaml:4:1: freeze: missing required field 'layer'"),
 ])
 def test_freeze_mistakes_are_located(write_spec, freeze, message):

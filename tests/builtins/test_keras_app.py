@@ -47,7 +47,7 @@ def test_catalog_matches_installed_keras(keras):
         keras.backend.clear_session()  # Keras numbers layer names per session, as the catalog's builder starts
         described = describe_application(model)
         assert [tuple(layer) for layer in described["layers"]] == [
-            (l.name, l.rank, l.has_weights, l.is_batchnorm) for l in catalog[model].layers], model
+            (layer.name, layer.rank, layer.has_weights, layer.is_batchnorm) for layer in catalog[model].layers], model
 
 
 @pytest.mark.slow
@@ -57,7 +57,7 @@ def test_catalog_matches_installed_keras_for_every_application(keras):
     for model, entry in load_catalog().items():
         keras.backend.clear_session()
         described = describe_application(model)
-        assert [layer[0] for layer in described["layers"]] == [l.name for l in entry.layers], model
+        assert [layer[0] for layer in described["layers"]] == [layer.name for layer in entry.layers], model
 
 
 def test_backbone_reading_another_component_is_nested_with_endpoints(write_spec, keras):

@@ -1,17 +1,14 @@
 """Text transfer on a corpus the tests write: NLTK's reader, word2vec by gensim, RNN tagger, honest metrics."""
 
 import json
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 
 from helpers import run_cli
-
 from tlspec.errors import SpecError
-from tlspec.training.runner import train
 from tlspec.spec.validate import validate_file
+from tlspec.training.runner import train
 from tlspec_builtins.text_vocabulary import VocabularyOptions, build_vocabulary, encode, encode_characters
 
 WORDS = {"DET": ["the", "a", "every", "this"], "ADJ": ["big", "small", "red", "old", "quick"],
@@ -23,7 +20,8 @@ def write_corpus(folder, sentences=400, seed=0):
     rng = np.random.default_rng(seed)
     lines, plain = [], []
     for _ in range(sentences):
-        tags = ["DET"] + ["ADJ"] * rng.integers(0, 2) + ["NOUN", "VERB", "DET"] + ["ADJ"] * rng.integers(0, 3) + ["NOUN"]
+        tags = (["DET"] + ["ADJ"] * rng.integers(0, 2) + ["NOUN", "VERB", "DET"]
+                + ["ADJ"] * rng.integers(0, 3) + ["NOUN"])
         words = [str(rng.choice(WORDS[tag])) for tag in tags] + ["."]
         tags.append(".")
         lines.append(" ".join(f"{w}/{t}" for w, t in zip(words, tags)))
@@ -119,7 +117,8 @@ def test_evaluate_gives_a_per_tag_report_and_predict_tags_a_sentence(write_spec,
 
 def test_character_features(write_spec, corpus, keras):
     text = SPEC.format(freeze="none", cell="lstm").replace(
-        "  tokens: {shape: [12], dtype: int32}\n", "  tokens: {shape: [12], dtype: int32}\n  chars: {shape: [12, 8], dtype: int32}\n"
+        "  tokens: {shape: [12], dtype: int32}\n",
+        "  tokens: {shape: [12], dtype: int32}\n  chars: {shape: [12, 8], dtype: int32}\n"
     ).replace("  - {name: encoder, plugin: rnn, from: backbone,",
               "  - {name: spelling, plugin: char_cnn, from: inputs.chars, filters: 8}\n"
               "  - {name: encoder, plugin: rnn, from: [backbone, spelling], bidirectional: true,").replace(
@@ -133,7 +132,8 @@ def test_character_features(write_spec, corpus, keras):
 @pytest.mark.parametrize("change, message", [
     (("corpus: tiny.pos", "corpus: nothere.pos"), "spec.yaml:17:11: data.corpus: unknown corpus 'nothere.pos'"),
     (("targets: {pos: pos}", "targets: {pos: chunk}"), "spec.yaml:16:3: data: chunk tags exist only in conll2000"),
-    (("from: encoder, classes", "from: backbone.nothing, classes"), "spec.yaml:14:49: heads[0].from: 'backbone' has no layer or endpoint 'nothing'"),
+    (("from: encoder, classes", "from: backbone.nothing, classes"),
+     "spec.yaml:14:49: heads[0].from: 'backbone' has no layer or endpoint 'nothing'"),
     (("cell: gru, units: 16}", "cell: gru, units: 16, return_sequences: false}"),
      "spec.yaml:14:49: heads[0].from: head 'pos' tags every token, so it reads a sequence (batch, steps, features); "
      "got rank 2"),
@@ -241,7 +241,8 @@ def test_text_table_mistakes_are_located(write_spec, tmp_path):
 def test_padding_stays_masked_when_character_features_join(write_spec, corpus, keras):
     """Keras merges masks of concatenated sequences with 'any': every branch must mask padding."""
     text = SPEC.format(freeze="none", cell="gru").replace(
-        "  tokens: {shape: [12], dtype: int32}\n", "  tokens: {shape: [12], dtype: int32}\n  chars: {shape: [12, 8], dtype: int32}\n"
+        "  tokens: {shape: [12], dtype: int32}\n",
+        "  tokens: {shape: [12], dtype: int32}\n  chars: {shape: [12, 8], dtype: int32}\n"
     ).replace("  - {name: encoder, plugin: rnn, from: backbone,",
               "  - {name: spelling, plugin: char_cnn, from: inputs.chars, filters: 8}\n"
               "  - {name: encoder, plugin: rnn, from: [backbone, spelling],").replace(

@@ -134,7 +134,8 @@ def test_path_or_files_not_both(write_spec):
         """)
     with pytest.raises(SpecError) as caught:
         validate_file(path)
-    assert "spec.yaml:6:7: data: give either path (a folder or a table) or files (one file per class)" in str(caught.value)
+    expected = "spec.yaml:6:7: data: give either path (a folder or a table) or files (one file per class)"
+    assert expected in str(caught.value)
 
 
 def test_transforms_chain_in_order_and_reach_prediction_inputs(write_spec, tmp_path):
@@ -168,7 +169,8 @@ def test_transforms_chain_in_order_and_reach_prediction_inputs(write_spec, tmp_p
      "unknown transform plugin 'devanagri_to_urdu' (did you mean 'devanagari_to_urdu'?)"),
     ("[{plugin: urdu_normalise, folds: true}]", "data.transforms[0].folds",
      "unknown field 'folds' (did you mean 'fold'?)"),
-    ("[{plugin: unicode_normalise, form: NFX}]", "data.transforms[0].form", "expected one of 'NFC', 'NFKC', 'NFD', 'NFKD'; got 'NFX'"),
+    ("[{plugin: unicode_normalise, form: NFX}]", "data.transforms[0].form",
+     "expected one of 'NFC', 'NFKC', 'NFD', 'NFKD'; got 'NFX'"),
 ])
 def test_transform_mistakes_are_located(write_spec, transforms, where, expected):
     path = write_spec(f"""
@@ -182,7 +184,7 @@ def test_transform_mistakes_are_located(write_spec, transforms, where, expected)
     with pytest.raises(SpecError) as caught:
         validate_file(path)
     text = str(caught.value)
-    assert f"spec.yaml:6:" in text and f": {where}" in text and expected in text, text
+    assert "spec.yaml:6:" in text and f": {where}" in text and expected in text, text
 
 
 def test_transforms_on_a_source_that_does_not_read_text_are_refused(write_spec):

@@ -12,7 +12,7 @@ import pytest
 from helpers import REPO, SPECS, TLSPEC
 from helpers import spec_problems as problems_of
 from tlspec.distribute.cluster import Cluster, from_tf_config, local_addresses, resolve
-from tlspec.errors import SpecError, TlspecError
+from tlspec.errors import TlspecError
 from tlspec.spec.validate import validate_file
 
 TOY = str(REPO / "tests" / "distribute" / "multi_worker_toy.py")
@@ -191,7 +191,7 @@ def test_workers_share_each_shuffled_epoch_without_overlap(tmp_path):
 
 @pytest.mark.slow
 def test_unpatched_keras_still_fails(tmp_path):
-    """When this fails, Keras fixed model.fit under MultiWorkerMirroredStrategy: drop tlspec/distribute/keras_patch.py."""
+    """When this fails, Keras fixed model.fit under MultiWorkerMirroredStrategy: drop distribute/keras_patch.py."""
     results = toy("unpatched", 256, tmp_path)
     assert all(result.returncode != 0 for result in results)
     assert any("PerReplica" in result.stderr for result in results)

@@ -32,7 +32,7 @@ def test_vgg16_cats_dogs_matches_the_lecture_layer_by_layer(keras):
     for ours, theirs in zip(model.layers, by_hand.layers):
         assert _layer_signature(ours) == _layer_signature(theirs), (ours.name, theirs.name)
     # Same names for the VGG16 layers, so the lecture's layer references work unchanged.
-    assert [l.name for l in model.layers[1:19]] == [l.name for l in by_hand.layers[1:19]]
+    assert [layer.name for layer in model.layers[1:19]] == [layer.name for layer in by_hand.layers[1:19]]
     assert model.layers[-1].name == "animal"
 
 
@@ -40,7 +40,7 @@ def test_vgg16_frozen_variant_trains_only_the_head(keras):
     model = build(SPECS / "vgg16_cats_dogs_frozen.yaml", ["backbone.weights=null"]).model
     assert model.count_params() == 14_764_866
     assert trainable_count(model) == 50_178
-    frozen = [l.name for l in model.layers if l.weights and not l.trainable]
+    frozen = [layer.name for layer in model.layers if layer.weights and not layer.trainable]
     assert len(frozen) == 13 and frozen[0] == "block1_conv1" and frozen[-1] == "block5_conv3"
 
 
@@ -92,8 +92,8 @@ def test_multitask_dense_is_the_lectures_66_parameter_network(keras):
 
 def test_vgg16_two_tasks_trains_end_to_end_with_per_head_loss_weights(tmp_path, keras):
     """The lecture's two-task VGG16 on small images: two labels per image, per-head results and loss weights."""
-    from tlspec.training.runner import train
     from tlspec.spec.validate import validate_file
+    from tlspec.training.runner import train
 
     rng = np.random.default_rng(0)
     count = 40

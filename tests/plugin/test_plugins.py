@@ -1,8 +1,6 @@
 """Plugins are found through the 'tlspec' entry-point group; one broken plugin breaks nothing else."""
 
 import json
-import subprocess
-import sys
 import textwrap
 import types
 
@@ -114,8 +112,8 @@ def test_plugin_returning_wrong_objects_and_duplicate_names_are_reported():
 
 
 def test_plugin_that_crashes_in_plan_is_reported_at_its_section(write_spec):
-    from tlspec.errors import SpecError
     from tlspec.api import hookimpl
+    from tlspec.errors import SpecError
     from tlspec.spec.validate import validate_file
 
     class PluginOptions(ComponentConfig):
@@ -139,3 +137,40 @@ def test_plugin_that_crashes_in_plan_is_reported_at_its_section(write_spec):
         validate_file(path, registry=registry)
     assert str(caught.value) == ("spec.yaml:3:1: backbone: backbone plugin 'crashing' (tlspec-crashing 9.9) "
                                  "failed in plan(): KeyError: 'missing'")
+
+
+def test_misspelt_hook_fails_its_plugin_by_name_and_the_others_still_load(tmp_path):
+    _fake_distribution(tmp_path, "tlspec-typo", {"typo": "typo_plugin"}, {"typo_plugin": """
+        from tlspec.api import hookimpl
+
+        @hookimpl
+        def tlspec_freeze_policy():
+            return []
+        """})
+    result = run_tlspec("plugins", "--json", env_path=tmp_path)
+    assert result.returncode == 1
+    report = json.loads(result.stdout)
+    assert report["failures"] == [{
+        "entry_point": "typo", "distribution": "tlspec-typo", "version": "1.2.3",
+        "error": "unknown hook 'tlspec_freeze_policy' (did you mean 'tlspec_freeze_policies'?); tlspec's hooks are "
+                 "'tlspec_backbones', 'tlspec_data_sources', 'tlspec_freeze_policies', 'tlspec_heads', "
+                 "'tlspec_text_transforms'"}]
+    assert {p["name"] for p in report["plugins"]} >= {"keras_app", "classifier", "until"}
+
+
+def test_the_plugin_in_tlspec_api_docstring_works(write_spec, keras):
+    import tlspec.api
+
+    source = tlspec.api.__doc__.split("::\n", 1)[1].split("\n    # pyproject.toml")[0]
+    module = types.ModuleType("wide_dense_plugin")
+    exec(textwrap.dedent(source), module.__dict__)
+    registry = discover([(module, Origin("wide_dense", "my-package", "1.0"))])
+    assert registry.failures == []
+    from tlspec.model.assemble import assemble
+    from tlspec.spec.validate import validate_file
+
+    path = write_spec("tlspec: 1\nname: t\ninputs: {x: {shape: [3]}}\n"
+                      "backbone: {plugin: wide_dense, from: inputs.x, units: 7}\n"
+                      "heads: [{name: o, plugin: regression}]\n")
+    assembly = assemble(validate_file(path, registry=registry))
+    assert assembly.model.count_params() == (3 * 7 + 7) + (7 + 1)

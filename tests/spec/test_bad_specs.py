@@ -1,9 +1,6 @@
 """Every mistake a spec author makes gets one located, helpful line: FILE:LINE:COL: path: message."""
 
-import pytest
 
-from tlspec.errors import SpecError
-from tlspec.spec.validate import validate_file
 
 from helpers import only_problem, spec_problems
 

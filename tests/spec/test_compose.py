@@ -2,8 +2,8 @@
 
 import pytest
 
-from tlspec.spec.compose import load_spec_tree
 from tlspec.errors import SpecError
+from tlspec.spec.compose import load_spec_tree
 from tlspec.spec.located_yaml import flatten
 from tlspec.spec.validate import validate_file
 

@@ -1,16 +1,14 @@
 """The JSON Schema covers every installed plugin; every shipped spec validates and builds."""
 
 import json
-import subprocess
-import sys
 
 import pytest
 
 from helpers import SHARED_DATA, SPECS, build, run_cli
+from tlspec.plugin.manager import default_registry
+from tlspec.spec.compose import load_spec_tree
 from tlspec.spec.json_schema import json_schema, spec_model
 from tlspec.spec.located_yaml import plain
-from tlspec.spec.compose import load_spec_tree
-from tlspec.plugin.manager import default_registry
 from tlspec.spec.validate import validate_file
 
 # quickstart_transfer.yaml and urdu_from_hindi.yaml read models other specs train: tested in

@@ -2,13 +2,13 @@
 
 import numpy as np
 import pytest
-
 from covariate_shift import write_problem
-from tlspec.training.adapt import _auc, support_warnings, weight_stats
+
 from tlspec.errors import SpecError
 from tlspec.runs.evaluate import evaluate_run
-from tlspec.training.runner import train
 from tlspec.spec.validate import validate_file
+from tlspec.training.adapt import _auc, support_warnings, weight_stats
+from tlspec.training.runner import train
 
 FAST = ["train.epochs=20", "train.batch_size=50", "train.optimizer.learning_rate=0.06"]
 
@@ -153,9 +153,9 @@ def test_target_classes_must_match_for_evaluation(write_spec):
 
 
 def test_weights_attached_to_examples_are_the_reported_ones(tmp_path):
-    from tlspec.training.adapt import WEIGHT_KEY, fit_weighting
     from tlspec.model.assemble import assemble
     from tlspec.spec.validate import load_datasets
+    from tlspec.training.adapt import WEIGHT_KEY, fit_weighting
 
     validated = validate_file(write_problem(tmp_path, 5, train=200, target=200, test=20))
     assembly = assemble(validated)

@@ -4,8 +4,8 @@ import pytest
 
 from helpers import make_image_folder, only_problem
 from tlspec.errors import SpecError
-from tlspec.training.runner import train
 from tlspec.spec.validate import validate_file
+from tlspec.training.runner import train
 
 SPEC = """
 tlspec: 1

@@ -1,18 +1,15 @@
 """Encoder-decoder graphs: one encoder's states start two decoders; greedy and beam decoding from a saved run."""
 
 import json
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 
+from helpers import only_problem, run_cli
 from tlspec.errors import SpecError
 from tlspec.runs.predict import predict_run
-from tlspec.training.runner import train
 from tlspec.spec.validate import validate_file
-
-from helpers import only_problem, run_cli
+from tlspec.training.runner import train
 
 WORDS = ["cat", "dog", "sun", "moon", "tree", "fish", "bird", "star"]
 
@@ -193,7 +190,8 @@ def test_a_single_tensor_plugin_cannot_read_a_state_group(write_spec):
 
 
 def test_decoder_input_names_must_agree_with_the_data(write_spec):
-    spec = SPEC.replace("classes: from_data, embedding_dim: 16}", "classes: from_data, embedding_dim: 16, input: up_in}")
+    spec = SPEC.replace("classes: from_data, embedding_dim: 16}",
+                        "classes: from_data, embedding_dim: 16, input: up_in}")
     write_pairs(write_spec("", "pairs.tsv"), count=30)
     with pytest.raises(SpecError) as caught:
         validate_file(write_spec(spec))

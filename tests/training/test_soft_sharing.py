@@ -5,8 +5,8 @@ import pytest
 
 from helpers import SPECS, spec_problems
 from tlspec.errors import SpecError
-from tlspec.training.runner import train
 from tlspec.spec.validate import validate_file
+from tlspec.training.runner import train
 
 SHORT = ["train.epochs=15"]
 

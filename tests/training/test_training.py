@@ -1,10 +1,8 @@
 """`tlspec train`, `evaluate`, `predict`: run directories, phases, feature caching, resume."""
 
 import json
-import os
 import signal
 import subprocess
-import sys
 import time
 
 import numpy as np
@@ -12,8 +10,8 @@ import pytest
 
 from helpers import SPECS, TLSPEC, run_cli
 from tlspec.errors import TlspecError
-from tlspec.training.runner import train
 from tlspec.spec.validate import validate_file
+from tlspec.training.runner import train
 
 CNN = """
 tlspec: 1

@@ -89,7 +89,8 @@ def from_tf_config(text: str) -> Cluster:
         raise TlspecError(f"{origin} is not JSON ({error.msg} at character {error.pos})") from None
     if not isinstance(config, dict) or not isinstance(config.get("cluster"), dict) or not config["cluster"]:
         raise TlspecError(f"{origin} needs a 'cluster' object, e.g. "
-                          '{"cluster": {"worker": ["host1:port", "host2:port"]}, "task": {"type": "worker", "index": 0}}')
+                          '{"cluster": {"worker": ["host1:port", "host2:port"]}, '
+                          '"task": {"type": "worker", "index": 0}}')
     others = sorted(set(config["cluster"]) - set(TASK_TYPES))
     if others:
         raise TlspecError(f"{origin}: tlspec trains with MultiWorkerMirroredStrategy, which has 'chief' and "

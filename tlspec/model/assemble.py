@@ -11,7 +11,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tlspec.plugin.shapes import Built, LayerInfo, TensorInfo, UnknownEndpoint
-from tlspec.spec.graph import INPUTS, Component, Graph, Ref, check_groups, report_unknown_endpoint, run_plan, select_frozen
+from tlspec.spec.graph import (
+    INPUTS,
+    Component,
+    Graph,
+    Ref,
+    check_groups,
+    report_unknown_endpoint,
+    run_plan,
+    select_frozen,
+)
 from tlspec.spec.problems import Problems
 from tlspec.spec.validate import ValidatedSpec
 

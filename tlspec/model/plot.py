@@ -23,39 +23,9 @@ def plot(assembly: Assembly, path: str | Path) -> Path:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    rows = {row.name: row for row in component_rows(assembly)}
-    nodes: dict[str, tuple[str, str]] = {}
-    depth: dict[str, int] = {}
-    for name, tensor in assembly.inputs.items():
-        key = f"{INPUTS}.{name}"
-        nodes[key] = ("input", f"input {name}\n{format_shape(tensor.shape)}")
-        depth[key] = 0
-    edges = []
-    for component in assembly.graph.components.values():
-        row = rows[component.name]
-        label = (f"{component.name}\n{row.plugin}  {format_shape(row.output_shape)}\n"
-                 f"{row.trainable:,} trainable / {row.frozen:,} frozen")
-        nodes[component.name] = (component.role, label)
-        sources = []
-        for ref in component.refs:
-            source = f"{INPUTS}.{ref.endpoint}" if ref.target == INPUTS else ref.target
-            sources.append(source)
-            edges.append((source, component.name, ref.endpoint if ref.target != INPUTS else None))
-        for name in assembly.built[component.name].inputs:  # inputs it creates, e.g. a decoder's
-            edges.append((f"{INPUTS}.{name}", component.name, None))
-            sources.append(f"{INPUTS}.{name}")
-        depth[component.name] = 1 + max((depth.get(s, 0) for s in sources), default=0)
-
-    levels: dict[int, list[str]] = {}
-    for name, level in depth.items():
-        levels.setdefault(level, []).append(name)
-    width = max(len(names) for names in levels.values())
-    height = len(levels)
+    nodes, edges, depth = _graph(assembly)
+    positions, width, height = _layout(depth)
     figure, axes = plt.subplots(figsize=(max(4.0, 3.6 * width), max(3.0, 1.9 * height)))
-    positions = {}
-    for level, names in levels.items():
-        for index, name in enumerate(names):
-            positions[name] = ((index + 0.5) * width / len(names), height - level - 0.5)
     for source, target, label in edges:
         (x0, y0), (x1, y1) = positions[source], positions[target]
         axes.annotate("", xy=(x1, y1 + 0.28), xytext=(x0, y0 - 0.28),
@@ -77,3 +47,40 @@ def plot(assembly: Assembly, path: str | Path) -> Path:
     plt.close(figure)
     return path
 
+
+def _graph(assembly: Assembly):
+    """Boxes (role, label) by key, arrows (source, target, endpoint label), and each box's depth."""
+    rows = {row.name: row for row in component_rows(assembly)}
+    nodes: dict[str, tuple[str, str]] = {}
+    depth: dict[str, int] = {}
+    for name, tensor in assembly.inputs.items():
+        key = f"{INPUTS}.{name}"
+        nodes[key] = ("input", f"input {name}\n{format_shape(tensor.shape)}")
+        depth[key] = 0
+    edges = []
+    for component in assembly.graph.components.values():
+        row = rows[component.name]
+        nodes[component.name] = (component.role, f"{component.name}\n{row.plugin}  {format_shape(row.output_shape)}\n"
+                                                 f"{row.trainable:,} trainable / {row.frozen:,} frozen")
+        sources = []
+        for ref in component.refs:
+            source = f"{INPUTS}.{ref.endpoint}" if ref.target == INPUTS else ref.target
+            sources.append(source)
+            edges.append((source, component.name, ref.endpoint if ref.target != INPUTS else None))
+        for name in assembly.built[component.name].inputs:  # inputs it creates, e.g. a decoder's
+            edges.append((f"{INPUTS}.{name}", component.name, None))
+            sources.append(f"{INPUTS}.{name}")
+        depth[component.name] = 1 + max((depth.get(s, 0) for s in sources), default=0)
+    return nodes, edges, depth
+
+
+def _layout(depth: dict[str, int]) -> tuple[dict[str, tuple[float, float]], int, int]:
+    """One row per depth, boxes spread evenly across it."""
+    levels: dict[int, list[str]] = {}
+    for name, level in depth.items():
+        levels.setdefault(level, []).append(name)
+    width = max(len(names) for names in levels.values())
+    height = len(levels)
+    positions = {name: ((index + 0.5) * width / len(names), height - level - 0.5)
+                 for level, names in levels.items() for index, name in enumerate(names)}
+    return positions, width, height

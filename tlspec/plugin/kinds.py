@@ -10,12 +10,13 @@ TensorFlow). Add a kind here and in ``hookspecs``; nothing else lists kinds.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar, Sequence
+from typing import Any, ClassVar
 
+from tlspec.errors import PlanError
 from tlspec.plugin import hookspecs
-from tlspec.plugin.configs import (ComponentConfig, DataConfig, FreezeConfig, HeadConfig, PluginConfig,
-                                   TransformConfig)
+from tlspec.plugin.configs import ComponentConfig, DataConfig, FreezeConfig, HeadConfig, PluginConfig, TransformConfig
 from tlspec.plugin.data import DataContext, DataDescription, DataField
 from tlspec.plugin.shapes import Built, ComponentPlan, LayerInfo, PlanContext, StepDecoder, TensorInfo
 

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import functools
 import importlib.metadata as metadata
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from types import ModuleType
-from typing import Iterable
 
 import pluggy
 

@@ -6,9 +6,10 @@ only carries the Keras objects a plugin's ``build`` made.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from tlspec.plugin.data import DataDescription
 
@@ -34,7 +35,7 @@ class TensorInfo:
 
     shape: tuple[int | None, ...] | None = None
     exact: bool = False
-    parts: tuple["TensorInfo", ...] = ()
+    parts: tuple[TensorInfo, ...] = ()
 
     @property
     def rank(self) -> int | None:
@@ -45,17 +46,17 @@ class TensorInfo:
         return bool(self.parts)
 
     @classmethod
-    def of(cls, tensor: Any) -> "TensorInfo":
+    def of(cls, tensor: Any) -> TensorInfo:
         if isinstance(tensor, (list, tuple)):
             return cls.group([cls.of(part) for part in tensor])
         return cls(tuple(tensor.shape), exact=True)
 
     @classmethod
-    def group(cls, parts: Sequence["TensorInfo"]) -> "TensorInfo":
+    def group(cls, parts: Sequence[TensorInfo]) -> TensorInfo:
         return cls(None, all(part.exact for part in parts), tuple(parts))
 
     @classmethod
-    def of_rank(cls, rank: int) -> "TensorInfo":
+    def of_rank(cls, rank: int) -> TensorInfo:
         return cls((None,) * rank)
 
     def __str__(self) -> str:

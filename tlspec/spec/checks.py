@@ -40,7 +40,8 @@ def check_head_references(spec: Spec, heads: list[Section], problems: Problems) 
         options = getattr(spec.train, callback)
         if options is not None and options.monitor not in known:
             problems.at_value(("train", callback, "monitor"),
-                              f"'{options.monitor}' is not logged during training{did_you_mean(options.monitor, known)}; "
+                              f"'{options.monitor}' is not logged during training"
+                              f"{did_you_mean(options.monitor, known)}; "
                               f"logged: {one_of(known, limit=12)}")
 
 
@@ -96,4 +97,5 @@ def check_sharing(spec, graph: Graph, problems: Problems) -> None:
                                 sum(1 for layer in layers_b if layer.has_weights))
                 if with_weights[0] != with_weights[1]:
                     problems.at_value(where, f"towers must share an architecture: '{first.name}' has "
-                                             f"{with_weights[0]} layers with weights, '{other.name}' has {with_weights[1]}")
+                                             f"{with_weights[0]} layers with weights, '{other.name}' has "
+                                             f"{with_weights[1]}")

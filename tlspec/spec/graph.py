@@ -9,9 +9,9 @@ that every plugin sees the shapes it will receive.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 from tlspec.errors import did_you_mean, format_path, one_of
 from tlspec.plugin.shapes import UNKNOWN, ComponentPlan, LayerInfo, PlanContext, TensorInfo

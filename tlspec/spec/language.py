@@ -7,10 +7,10 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PositiveInt, StringConstraints, field_validator, model_validator
 
+from tlspec.errors import did_you_mean, one_of
 from tlspec.plugin.configs import IDENTIFIER
 from tlspec.plugin.kinds import KINDS
 from tlspec.spec.addresses import HOST_PORT
-from tlspec.errors import did_you_mean, one_of
 
 PluginSection = dict[str, Any]
 Identifier = Annotated[str, StringConstraints(pattern=IDENTIFIER)]

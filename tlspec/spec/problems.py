@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import os
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from tlspec.errors import PlanError, Problem, SpecError, TlspecError, format_path
 from tlspec.plugin.manager import PluginRecord

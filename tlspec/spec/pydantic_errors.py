@@ -8,8 +8,8 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from tlspec.plugin.configs import IDENTIFIER
 from tlspec.errors import Problem, did_you_mean, format_path, one_of
+from tlspec.plugin.configs import IDENTIFIER
 from tlspec.spec.located_yaml import Locations
 
 _EXPECTED = {

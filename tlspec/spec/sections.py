@@ -71,7 +71,8 @@ def validate_section(kind: str, path: tuple, raw: Any, registry: Registry,
     return Section(kind, path, record, config), []
 
 
-def validate_sections(data: Any, registry: Registry, locations: Locations) -> tuple[dict[tuple, Section], list[Problem]]:
+def validate_sections(data: Any, registry: Registry,
+                      locations: Locations) -> tuple[dict[tuple, Section], list[Problem]]:
     """Every plugin section present, validated, by path; and the problems found."""
     sections: dict[tuple, Section] = {}
     problems: list[Problem] = []

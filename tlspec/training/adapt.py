@@ -18,7 +18,6 @@ from tlspec.errors import TlspecError
 from tlspec.model.targets import WEIGHT_KEY
 
 
-
 @dataclass
 class Weighting:
     model: object  # Keras model: the training inputs -> (batch,) weights

@@ -15,8 +15,9 @@ import os
 import shutil
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from tlspec.errors import TlspecError
 from tlspec.training.records import ResumeState, RunInfo
@@ -49,7 +50,7 @@ class RunDir:
         self.scratch_root = scratch_root  # set for temporary run directories, removed by remove()
 
     @classmethod
-    def new(cls, name: str, out: str | Path | None) -> "RunDir":
+    def new(cls, name: str, out: str | Path | None) -> RunDir:
         if out is None:
             out = Path("runs") / f"{name}-{time.strftime('%Y%m%d-%H%M%S')}"
         path = Path(out)
@@ -59,14 +60,14 @@ class RunDir:
         return cls(path)
 
     @classmethod
-    def existing(cls, path: str | Path) -> "RunDir":
+    def existing(cls, path: str | Path) -> RunDir:
         run = cls(path)
         if not (run.path / RUN).is_file():
             raise TlspecError(f"{path} is not a tlspec run directory (no {RUN})")
         return run
 
     @classmethod
-    def latest(cls, name: str, root: str | Path = "runs") -> "RunDir":
+    def latest(cls, name: str, root: str | Path = "runs") -> RunDir:
         """The most recent run of the spec ``name`` under ``root``."""
         candidates = sorted(Path(root).glob(f"{name}-*/{RUN}"), key=lambda p: p.stat().st_mtime)
         if not candidates:
@@ -74,13 +75,13 @@ class RunDir:
         return cls(candidates[-1].parent)
 
     @classmethod
-    def scratch(cls, prefix: str) -> "RunDir":
+    def scratch(cls, prefix: str) -> RunDir:
         """A private temporary run directory (a worker that is not the chief writes here)."""
         path = Path(tempfile.mkdtemp(prefix=prefix))
         (path / STATE).mkdir()
         return cls(path, scratch_root=path)
 
-    def scratch_copy(self, prefix: str) -> "RunDir":
+    def scratch_copy(self, prefix: str) -> RunDir:
         """A temporary copy of this run directory (to resume from without writing to it)."""
         root = Path(tempfile.mkdtemp(prefix=prefix))
         shutil.copytree(self.path, root / self.path.name)

@@ -14,12 +14,22 @@ Everything a plugin needs is here:
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 from pydantic import Field, PositiveInt
 
-from tlspec.api import (Backbone, Built, ComponentConfig, ComponentPlan, LayerInfo, PlanContext, PlanError,
-                       TensorInfo, UnknownEndpoint, hookimpl)
+from tlspec.api import (
+    Backbone,
+    Built,
+    ComponentConfig,
+    ComponentPlan,
+    LayerInfo,
+    PlanContext,
+    PlanError,
+    TensorInfo,
+    UnknownEndpoint,
+    hookimpl,
+)
 
 
 class SmallCNNConfig(ComponentConfig):
