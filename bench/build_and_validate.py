@@ -3,7 +3,7 @@
 Run: make bench   (or .venv/bin/python bench/build_and_validate.py [--repeats N])
 
 * validate, end to end: `tlspec validate` as a user runs it (a fresh Python
-  process each time, startup included) and in-process `validate_file`.
+  process each time, startup included) and in-process `tlspec.validate`.
 * build: tlspec (validate + assemble + compile) vs hand-written Keras (the
   lecture's code: VGG16 without top, Flatten, Dense(2), compile), interleaved in
   one process after TensorFlow is imported, `clear_session` between runs.
@@ -40,14 +40,12 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=7)
     args = parser.parse_args()
 
-    from tlspec.spec.validate import validate_file
+    import tlspec
 
-    validate_file(SPEC)  # warm the plugin registry and catalog caches once, as a long-lived process would
-    in_process = [timed(lambda: validate_file(SPEC)) for _ in range(args.repeats * 3)]
+    tlspec.validate(SPEC)  # warm the plugin registry and catalog caches once, as a long-lived process would
+    in_process = [timed(lambda: tlspec.validate(SPEC)) for _ in range(args.repeats * 3)]
     cli = [timed(validate_cli) for _ in range(args.repeats)]
 
-    from tlspec.model.assemble import assemble
-    from tlspec.model.compile import compile_model
     from tlspec.model.runtime import keras as load_keras
 
     keras = load_keras()
@@ -63,8 +61,7 @@ def main() -> None:
         assert model.count_params() == 14_764_866
 
     def with_tlspec():
-        assembly = assemble(validate_file(SPEC))
-        compile_model(assembly)
+        assembly = tlspec.build(SPEC)
         assert assembly.model.count_params() == 14_764_866
 
     by_hand(), with_tlspec()  # warm-up: first Keras graph construction pays one-off costs

@@ -27,8 +27,7 @@ def main() -> None:
     import keras
     from covariate_shift import write_problem
 
-    from tlspec.spec.validate import validate_file
-    from tlspec.training.runner import train
+    import tlspec
 
     rows = []
     with tempfile.TemporaryDirectory() as folder:
@@ -37,8 +36,8 @@ def main() -> None:
             row = {"seed": seed}
             for method in ("none", "importance_weighting"):
                 keras.backend.clear_session()
-                result = train(validate_file(spec, [f"adapt.method={method}"]), out=Path(folder) / f"{seed}-{method}",
-                               verbose=0)
+                result = tlspec.train(spec, [f"adapt.method={method}"], out=Path(folder) / f"{seed}-{method}",
+                                      verbose=0)
                 row[method] = result.metrics["target_test"]["y"]["loss"]
                 if method != "none":
                     row.update(result.run.read_json("run.json")["adapt"])

@@ -30,8 +30,7 @@ def main() -> None:
     if not (REPO.parent / "shared" / "data" / "cats_vs_dogs").exists():
         sys.exit("../shared/data/cats_vs_dogs is not present")
 
-    from tlspec.spec.validate import validate_file
-    from tlspec.training.runner import train
+    import tlspec
 
     results = {}
     for cache in ("false", "true"):
@@ -39,7 +38,7 @@ def main() -> None:
                      f"train.cache_features={cache}"]
         with tempfile.TemporaryDirectory() as out:
             started = time.perf_counter()
-            result = train(validate_file(SPEC, overrides), out=Path(out) / "run", verbose=0)
+            result = tlspec.train(tlspec.validate(SPEC, overrides), out=Path(out) / "run", verbose=0)
             total = time.perf_counter() - started
         epochs = [row["seconds"] for row in result.history]
         results["cached" if cache == "true" else "uncached"] = {

@@ -30,11 +30,10 @@ ARMS = {"scratch": "no Hindi (from scratch)", "hindi": "Hindi pretraining",
 def run(spec: str, overrides: list[str], out: Path) -> dict:
     import keras
 
-    from tlspec.spec.validate import validate_file
-    from tlspec.training.runner import train
+    import tlspec
 
     keras.backend.clear_session()
-    return train(validate_file(SPECS / spec, overrides), out=out, verbose=0).metrics
+    return tlspec.train(tlspec.validate(SPECS / spec, overrides), out=out, verbose=0).metrics
 
 
 def main() -> None:

@@ -17,10 +17,6 @@ pytestmark = [pytest.mark.acceptance, pytest.mark.slow,
               pytest.mark.skipif(not (SENTIMENT / "pos_hindi.txt").exists(), reason="../shared/data is not present")]
 
 
-def train(spec, out, *overrides):
-    return train_cli(spec, out, *overrides, timeout=1800)
-
-
 def test_corpora_are_read_as_documented():
     from tlspec_builtins.data_text_classes import read_documents
 
@@ -50,7 +46,7 @@ def test_shipped_alphabet_is_what_the_script_makes():
 
 
 def test_hindi_pretraining_then_urdu_fine_tuning(tmp_path):
-    output, hindi = train("hindi_sentiment_weighted.yaml", tmp_path / "hindi")
+    output, hindi = train_cli("hindi_sentiment_weighted.yaml", tmp_path / "hindi", timeout=1800)
     run = json.loads((tmp_path / "hindi" / "run.json").read_text())
     print(f"\nHindi test {hindi['test']['sentiment']['accuracy']:.4f}, Urdu zero-shot "
           f"{hindi['target_test']['sentiment']['accuracy']:.4f}; {run['adapt']}")
@@ -61,9 +57,10 @@ def test_hindi_pretraining_then_urdu_fine_tuning(tmp_path):
     assert "effective sample size" in output
     assert set(hindi["target_test"]) == {"sentiment", "total_loss"}
 
-    _, urdu = train("urdu_from_hindi.yaml", tmp_path / "urdu", f"backbone.path={tmp_path / 'hindi' / 'model.keras'}",
-                    "data.train_limit=null")
-    _, scratch = train("urdu_scratch.yaml", tmp_path / "scratch", "data.train_limit=null")
+    pretrained = tmp_path / "hindi" / "model.keras"
+    _, urdu = train_cli("urdu_from_hindi.yaml", tmp_path / "urdu", f"backbone.path={pretrained}",
+                        "data.train_limit=null", timeout=1800)
+    _, scratch = train_cli("urdu_scratch.yaml", tmp_path / "scratch", "data.train_limit=null", timeout=1800)
     accuracy = {"pretrained": urdu["test"]["sentiment"]["accuracy"],
                 "scratch": scratch["test"]["sentiment"]["accuracy"]}
     print(f"Urdu test accuracy with all labels: {accuracy}")

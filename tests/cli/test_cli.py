@@ -16,10 +16,6 @@ sys.exit(code)
 """
 
 
-def tlspec(*args, cwd=None):
-    return run_cli(*args, cwd=cwd)
-
-
 def test_validate_never_imports_tensorflow():
     specs = ["vgg16_cats_dogs.yaml", "multitask_dense.yaml", "small_cnn_plugin.yaml", "mobilenet_two_depths.yaml"]
     if SHARED_DATA.exists():
@@ -41,7 +37,7 @@ def test_schema_and_plugins_never_import_tensorflow():
 
 def test_spec_errors_exit_2_with_located_lines_and_no_traceback(tmp_path):
     (tmp_path / "bad.yaml").write_text("tlspec: 1\nname: t\nbackbone: {plugin: mlpp}\nheads: []\n")
-    result = tlspec("validate", "bad.yaml", cwd=tmp_path)
+    result = run_cli("validate", "bad.yaml", cwd=tmp_path)
     assert result.returncode == 2
     assert result.stdout == ""
     assert result.stderr.splitlines() == [
@@ -55,13 +51,13 @@ def test_spec_errors_exit_2_with_located_lines_and_no_traceback(tmp_path):
 
 
 def test_missing_spec_file_is_a_clear_error(tmp_path):
-    result = tlspec("validate", "nothere.yaml", cwd=tmp_path)
+    result = run_cli("validate", "nothere.yaml", cwd=tmp_path)
     assert result.returncode == 2
     assert result.stderr.splitlines()[0] == "file not found: nothere.yaml"
 
 
 def test_build_json_report(tmp_path):
-    result = tlspec("build", str(SPECS / "multitask_dense.yaml"), "--json", "--plot", "graph.png", cwd=tmp_path)
+    result = run_cli("build", str(SPECS / "multitask_dense.yaml"), "--json", "--plot", "graph.png", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
     assert report["inputs"] == [{"name": "features", "shape": [None, 3], "dtype": "float32"}]
@@ -75,7 +71,7 @@ def test_build_json_report(tmp_path):
 
 
 def test_build_table_shows_frozen_and_trainable_counts():
-    result = tlspec("build", str(SPECS / "vgg16_cats_dogs_frozen.yaml"), "--set", "backbone.weights=null")
+    result = run_cli("build", str(SPECS / "vgg16_cats_dogs_frozen.yaml"), "--set", "backbone.weights=null")
     assert result.returncode == 0, result.stderr
     assert "parameters: 14,764,866 total, 50,178 trainable, 14,714,688 non-trainable" in result.stdout
     assert "oneDNN" not in result.stderr  # TensorFlow's start-up chatter is kept out of the way
@@ -85,7 +81,7 @@ def test_build_time_errors_are_located(tmp_path):
     (tmp_path / "spec.yaml").write_text(
         "tlspec: 1\nname: t\nbackbone: {plugin: mlp, input_shape: [3], units: [4]}\n"
         "heads:\n  - {name: o, plugin: regression, loss: mean_squared_eror}\n")
-    result = tlspec("build", "spec.yaml", cwd=tmp_path)
+    result = run_cli("build", "spec.yaml", cwd=tmp_path)
     assert result.returncode == 2
     assert result.stderr.splitlines()[0] == ("spec.yaml:5:41: heads[0].loss: unknown Keras loss "
                                              "'mean_squared_eror' (did you mean 'mean_squared_error'?)")

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from itertools import combinations
 from typing import Any
 
+from tlspec.plugin.shapes import format_shape
 from tlspec.spec.problems import Problems
 
 
@@ -51,7 +52,7 @@ def ties(assembly) -> list[Tie]:
 
 
 def _shapes(shapes: list[tuple]) -> str:
-    return "[" + ", ".join(str(s) for s in shapes) + "]"
+    return "[" + ", ".join(format_shape(shape) for shape in shapes) + "]"
 
 
 def distance(tie: Tie) -> float:
