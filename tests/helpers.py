@@ -22,6 +22,36 @@ SPECS = REPO / "specs"
 SHARED_DATA = REPO.parent / "shared" / "data"
 TLSPEC = [sys.executable, "-m", "tlspec.cli"]
 
+# A small CNN on the colour-coded images of the image_data fixture: a cached frozen phase, then fine-tuning.
+CNN_SPEC = """
+tlspec: 1
+name: colours
+seed: 5
+backbone: {{plugin: small_cnn, input_shape: [16, 16, 3], filters: [16, 32]}}
+freeze: all
+heads:
+  - {{name: animal, plugin: classifier, classes: from_data}}
+data:
+  plugin: image_folder
+  train: images/train
+  validation: images/validation
+  test: images/test
+  image_size: [16, 16]
+  {augmentation}
+train:
+  batch_size: 8
+  optimizer: {{name: adam, learning_rate: 0.01}}
+  checkpoint: {{monitor: val_accuracy}}
+  {cache}
+  phases:
+    - {{name: head, epochs: 6}}
+    - {{name: finetune, epochs: 2, freeze: {{plugin: until, layer: backbone_bn_1}}, learning_rate: 0.001}}
+"""
+
+
+def cnn_spec(write_spec, augmentation="", cache=""):
+    return write_spec(CNN_SPEC.format(augmentation=augmentation, cache=cache))
+
 
 def run_cli(*args, cwd=None, env=None, timeout: float = 300) -> subprocess.CompletedProcess:
     """``tlspec ARGS...`` in a fresh process, as a user runs it; its output captured as text."""

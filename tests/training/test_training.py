@@ -8,39 +8,10 @@ import time
 import numpy as np
 import pytest
 
-from helpers import SPECS, TLSPEC, run_cli
+from helpers import SPECS, TLSPEC, cnn_spec
 from tlspec.errors import TlspecError
 from tlspec.spec.validate import validate_file
 from tlspec.training.runner import train
-
-CNN = """
-tlspec: 1
-name: colours
-seed: 5
-backbone: {{plugin: small_cnn, input_shape: [16, 16, 3], filters: [16, 32]}}
-freeze: all
-heads:
-  - {{name: animal, plugin: classifier, classes: from_data}}
-data:
-  plugin: image_folder
-  train: images/train
-  validation: images/validation
-  test: images/test
-  image_size: [16, 16]
-  {augmentation}
-train:
-  batch_size: 8
-  optimizer: {{name: adam, learning_rate: 0.01}}
-  checkpoint: {{monitor: val_accuracy}}
-  {cache}
-  phases:
-    - {{name: head, epochs: 6}}
-    - {{name: finetune, epochs: 2, freeze: {{plugin: until, layer: backbone_bn_1}}, learning_rate: 0.001}}
-"""
-
-
-def cnn_spec(write_spec, augmentation="", cache=""):
-    return write_spec(CNN.format(augmentation=augmentation, cache=cache))
 
 
 def test_lecture_multitask_run_directory(tmp_path, keras):
@@ -93,29 +64,6 @@ def test_cached_and_uncached_training_agree(write_spec, image_data, keras):
                        verbose=0)
         accuracies[cache] = result.metrics["test"]["animal"]["accuracy"]
     assert accuracies["true"] >= 0.9 and accuracies["false"] >= 0.9
-
-
-def test_evaluate_and_predict_a_run(write_spec, image_data, keras):
-    from tlspec.runs.evaluate import evaluate_run
-    from tlspec.runs.predict import predict_run
-
-    result = train(validate_file(cnn_spec(write_spec)), out="run", verbose=0)
-    assert evaluate_run("run", "test") == {"test": result.metrics["test"]}
-    files = [str(image_data / "test" / name / f"{name}.{i}.jpg") for name in ("cat", "dog") for i in range(3)]
-    predictions = predict_run("run", files)
-    assert [p["heads"]["animal"]["label"] for p in predictions] == ["cat"] * 3 + ["dog"] * 3
-    assert set(predictions[0]["heads"]["animal"]["probabilities"]) == {"cat", "dog"}
-
-
-def test_predict_command_line(write_spec, image_data, keras):
-    train(validate_file(cnn_spec(write_spec)), out="run", verbose=0)
-    cat = image_data / "test" / "cat" / "cat.0.jpg"
-    result = run_cli("predict", "run", cat, "--json", timeout=120)
-    assert result.returncode == 0, result.stderr
-    assert json.loads(result.stdout)[0]["heads"]["animal"]["label"] == "cat"
-    missing = run_cli("predict", "run", "nothere.jpg", timeout=120)
-    assert missing.returncode == 1
-    assert missing.stderr.strip().splitlines()[-1] == "error: nothere.jpg: file not found"
 
 
 RESUMABLE = """
