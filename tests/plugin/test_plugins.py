@@ -174,3 +174,40 @@ def test_the_plugin_in_tlspec_api_docstring_works(write_spec, keras):
                       "heads: [{name: o, plugin: regression}]\n")
     assembly = assemble(validate_file(path, registry=registry))
     assert assembly.model.count_params() == (3 * 7 + 7) + (7 + 1)
+
+
+def test_every_kind_declares_methods_its_base_class_has():
+    from tlspec.plugin.kinds import KINDS
+
+    assert list(KINDS) == ["backbone", "head", "freeze", "data", "transform"]
+    for kind in KINDS.values():
+        assert kind.base.kind == kind.name
+        assert kind.hook_name.startswith("tlspec_") and callable(kind.hook)
+        assert [method for method in kind.tf_free if not callable(getattr(kind.base, method, None))] == []
+
+
+def test_a_data_plugin_crashing_in_datasets_is_reported_at_its_section(write_spec):
+    from tlspec.api import DataConfig, DataDescription, DataField, DataSource, hookimpl
+    from tlspec.errors import SpecError
+    from tlspec.spec.validate import load_datasets, validate_file
+
+    class Broken(DataSource):
+        name = "broken_data"
+        Config = type("BrokenConfig", (DataConfig,), {})
+
+        def describe(self, config, context):
+            return DataDescription({"x": DataField((3,), "float32")}, {"o": DataField((1,), "float32")},
+                                   {"train": 4})
+
+        def datasets(self, config, context):
+            return [][0]
+
+    module = types.ModuleType("broken_data_plugin")
+    module.tlspec_data_sources = hookimpl(lambda: [Broken()])
+    registry = discover([(module, Origin("broken_data", "tlspec-broken-data", "0.1"))])
+    path = write_spec("tlspec: 1\nname: t\ninputs: {x: {shape: [3]}}\nbackbone: {plugin: mlp, from: inputs.x, "
+                      "units: [2]}\nheads: [{name: o, plugin: regression}]\ndata:\n  plugin: broken_data\n")
+    with pytest.raises(SpecError) as caught:
+        load_datasets(validate_file(path, registry=registry))
+    assert str(caught.value) == ("spec.yaml:6:1: data: data plugin 'broken_data' (tlspec-broken-data 0.1) failed in "
+                                 "datasets(): IndexError: list index out of range")
