@@ -37,22 +37,41 @@ class KerasFileConfig(ComponentConfig):
                                                  "default: the model's own output.")
 
 
+# A model's config.json is kilobytes to a few megabytes; more is not a model archive (a zip bomb reads as one).
+MAX_CONFIG_BYTES = 64 * 1024 * 1024
+
+
 def read_archive_layers(path: Path) -> tuple[list[str], dict[str, TensorInfo]]:
     """Top-level layer names and input shapes from a .keras archive, without TensorFlow."""
-    try:
-        with zipfile.ZipFile(path) as archive:
-            config = json.loads(archive.read("config.json"))
-    except (zipfile.BadZipFile, KeyError, json.JSONDecodeError) as error:
-        raise PlanError(f"{path} is not a .keras archive ({error})", ("path",)) from None
+    config = _archive_config(path)
+    layers = config.get("config", {}).get("layers", []) if isinstance(config.get("config"), dict) else None
+    if not isinstance(layers, list) or not all(isinstance(layer, dict) for layer in layers):
+        raise PlanError(f"{path} is not a .keras archive (its config.json describes no layers)", ("path",))
     names, inputs = [], {}
-    for layer in config.get("config", {}).get("layers", []):
-        name = layer.get("config", {}).get("name") or layer.get("name")
+    for layer in layers:
+        options = layer.get("config") if isinstance(layer.get("config"), dict) else {}
+        name = options.get("name") or layer.get("name")
         if layer.get("class_name") == "InputLayer":
-            shape = layer.get("config", {}).get("batch_shape")
-            inputs[name] = TensorInfo(tuple(shape), exact=True) if shape else TensorInfo()
+            shape = options.get("batch_shape")
+            inputs[name] = TensorInfo(tuple(shape), exact=True) if isinstance(shape, list) else TensorInfo()
         else:
             names.append(name)
     return names, inputs
+
+
+def _archive_config(path: Path) -> dict:
+    try:
+        with zipfile.ZipFile(path) as archive:
+            size = archive.getinfo("config.json").file_size
+            if size > MAX_CONFIG_BYTES:
+                raise PlanError(f"{path} is not a .keras archive: its config.json unpacks to {size:,} bytes "
+                                f"(a model's is far below the {MAX_CONFIG_BYTES:,} tlspec reads)", ("path",))
+            config = json.loads(archive.read("config.json"))
+    except (zipfile.BadZipFile, KeyError, json.JSONDecodeError, UnicodeDecodeError, OSError) as error:
+        raise PlanError(f"{path} is not a .keras archive ({error})", ("path",)) from None
+    if not isinstance(config, dict):
+        raise PlanError(f"{path} is not a .keras archive (its config.json is not an object)", ("path",))
+    return config
 
 
 class KerasFile(Backbone):

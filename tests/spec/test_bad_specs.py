@@ -199,7 +199,7 @@ def test_missing_extended_file(write_spec):
 def test_extends_cycle(write_spec):
     write_spec("extends: spec.yaml\nname: b\n", "base.yaml")
     path = write_spec("tlspec: 1\nextends: base.yaml\nname: t\n")
-    assert only_problem(path) == "base.yaml:1:10: extends: extends cycle: spec.yaml -> base.yaml -> spec.yaml"
+    assert only_problem(path) == "base.yaml:1:10: extends: cycle: spec.yaml -> base.yaml -> spec.yaml"
 
 
 def test_error_inside_extended_file_points_into_that_file(write_spec):

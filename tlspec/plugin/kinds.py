@@ -4,7 +4,8 @@
 schema derive from: the hook that returns a kind's plugins, the config base
 their ``Config`` must extend, whether a bare name stands for ``{plugin: name}``,
 and which methods run during ``tlspec validate`` (so must never import
-TensorFlow). Add a kind here and in ``hookspecs``; nothing else lists kinds.
+TensorFlow). A new kind is declared here and in ``hookspecs``; the only other
+place that names kinds is where a spec holds their sections (``tlspec.spec.sections``).
 """
 
 from __future__ import annotations

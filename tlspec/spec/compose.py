@@ -14,6 +14,7 @@ import os
 from pathlib import Path
 
 from tlspec.errors import Location, Problem, SpecError, did_you_mean, one_of
+from tlspec.spec.limits import MAX_EXTENDS, MAX_SPEC_BYTES
 from tlspec.spec.located_yaml import Entry, Node, parse
 
 
@@ -28,22 +29,39 @@ def display_name(path: Path) -> str:
 
 def load_file(path: Path, *, referenced_at: Location | None = None) -> Node:
     path = Path(path)
+    name = display_name(path)
+    where = referenced_at or Location(name, 1, 1)
     try:
-        text = path.read_text(encoding="utf-8")
+        size = path.stat().st_size
+        if size > MAX_SPEC_BYTES:
+            raise SpecError([Problem(f"{name} is {size:,} bytes; a spec file holds at most {MAX_SPEC_BYTES:,} "
+                                     "(the spec limit for size): put data in a file a data plugin reads", where)])
+        raw = path.read_bytes()
     except FileNotFoundError:
-        raise SpecError([Problem(f"file not found: {display_name(path)}", referenced_at)]) from None
+        raise SpecError([Problem(f"file not found: {name}", referenced_at)]) from None
     except IsADirectoryError:
-        raise SpecError([Problem(f"expected a YAML file, got a directory: {display_name(path)}",
-                                 referenced_at)]) from None
+        raise SpecError([Problem(f"expected a YAML file, got a directory: {name}", referenced_at)]) from None
+    except (OSError, ValueError) as exc:  # unreadable, a name too long, a NUL byte in the path
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise SpecError([Problem(f"cannot read {name!r}: {reason}", where)]) from None
+    try:
+        text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise SpecError([Problem(f"not UTF-8 text ({exc.reason}): {display_name(path)}",
-                                 referenced_at)]) from None
-    return parse(text, display_name(path))
+        raise SpecError([_not_utf8(raw, exc, name)]) from None
+    return parse(text, name)
+
+
+def _not_utf8(raw: bytes, exc: UnicodeDecodeError, name: str) -> Problem:
+    """Where the first byte that is not UTF-8 is, as a line and column of the file."""
+    line = raw.count(b"\n", 0, exc.start) + 1
+    column = len(raw[raw.rfind(b"\n", 0, exc.start) + 1: exc.start].decode("utf-8", errors="replace")) + 1
+    return Problem(f"the file is not UTF-8 text: byte 0x{raw[exc.start]:02x} ({exc.reason}); save it as UTF-8",
+                   Location(name, line, column))
 
 
 def load_composed(path: Path, _chain: tuple[Path, ...] = (), _referenced_at: Location | None = None) -> Node:
     """Load ``path`` and everything it extends, merged."""
-    path = Path(path).resolve()
+    path = _resolved(path, _referenced_at)
     root = load_file(path, referenced_at=_referenced_at)
     if not root.is_mapping:
         raise SpecError([Problem("a spec must be a mapping of sections (tlspec, name, backbone, heads, …)",
@@ -52,22 +70,45 @@ def load_composed(path: Path, _chain: tuple[Path, ...] = (), _referenced_at: Loc
     if extends is None:
         return root
     parents = extends.node.value if extends.node.is_sequence else [extends.node]
+    if not parents:
+        raise SpecError([Problem("expected a file path or a list of file paths, got an empty list "
+                                 "(remove 'extends' to extend nothing)", extends.node.location, "extends")])
+    if len(_chain) + 1 >= MAX_EXTENDS:
+        raise SpecError([Problem(f"more than {MAX_EXTENDS} files extend one another (the spec limit "
+                                 "for extends chains)", extends.node.location, "extends")])
     merged: Node | None = None
     for parent in parents:
-        if not isinstance(parent.value, str) or not parent.value:
-            raise SpecError([Problem("extends: expected a file path or a list of file paths",
-                                     parent.location, "extends")])
-        parent_path = (path.parent / parent.value).resolve()
-        if parent_path in _chain + (path,):
-            cycle = " -> ".join(display_name(p) for p in _chain + (path, parent_path))
-            raise SpecError([Problem(f"extends cycle: {cycle}", parent.location, "extends")])
-        if not parent_path.exists():
-            raise SpecError([Problem(f"extended file not found: {parent.value} "
-                                     f"(looked for {display_name(parent_path)})",
-                                     parent.location, "extends")])
-        loaded = load_composed(parent_path, _chain + (path,), parent.location)
+        loaded = load_composed(_parent_path(path, parent, _chain), _chain + (path,), parent.location)
         merged = loaded if merged is None else merge(merged, loaded)
     return merge(merged, root)
+
+
+def _resolved(path: Path, referenced_at: Location | None) -> Path:
+    shown = str(path) if len(str(path)) <= 200 else str(path)[:197] + "..."
+    try:
+        return Path(path).resolve()
+    except (OSError, ValueError) as exc:  # a NUL byte, a symlink loop
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise SpecError([Problem(f"cannot read {shown!r}: {reason}", referenced_at or Location(shown, 1, 1))]) from None
+
+
+def _parent_path(path: Path, parent: Node, chain: tuple[Path, ...]) -> Path:
+    """The file an ``extends`` item names, checked: a path, no cycle, present."""
+    if not isinstance(parent.value, str) or not parent.value:
+        raise SpecError([Problem("expected a file path or a list of file paths", parent.location, "extends")])
+    shown = parent.value if len(parent.value) <= 200 else parent.value[:197] + "..."
+    parent_path = _resolved(path.parent / parent.value, parent.location)
+    if parent_path in chain + (path,):
+        cycle = " -> ".join(display_name(p) for p in chain + (path, parent_path))
+        raise SpecError([Problem(f"cycle: {cycle}", parent.location, "extends")])
+    try:
+        present = parent_path.exists()
+    except OSError as exc:  # a name too long for the file system
+        raise SpecError([Problem(f"cannot read {shown!r}: {exc.strerror}", parent.location, "extends")]) from None
+    if not present:
+        raise SpecError([Problem(f"extended file not found: {shown} (looked for {display_name(parent_path)})",
+                                 parent.location, "extends")])
+    return parent_path
 
 
 def merge(base: Node, override: Node) -> Node:
@@ -117,6 +158,9 @@ def apply_override(root: Node, assignment: str, index: int) -> None:
     parts = key.strip().split(".")
     if any(not part for part in parts):
         raise SpecError([Problem(f"--set: malformed key {key!r} (empty part between dots)", start)])
+    if parts[0] == "extends":
+        raise SpecError([Problem("--set cannot change extends: the files a spec extends are merged before "
+                                 "--set applies; write extends in the spec file", start, "extends")])
     value_column = len(key) + 2
     if value_text.strip():
         value = parse(" " * (value_column - 1) + value_text, source)

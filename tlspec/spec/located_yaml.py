@@ -13,6 +13,7 @@ from typing import Any
 import yaml
 
 from tlspec.errors import Location, Problem, SpecError
+from tlspec.spec.limits import MAX_DEPTH, MAX_INTEGER_DIGITS, MAX_VALUES
 
 Path = tuple  # of str | int
 
@@ -65,8 +66,29 @@ class Locations:
         return None
 
 
+class _LimitReached(Exception):
+    def __init__(self, message: str, mark):
+        super().__init__(message)
+        self.message, self.mark = message, mark
+
+
 class _Loader(yaml.SafeLoader):
-    """SafeLoader: only plain YAML types, never arbitrary Python objects."""
+    """SafeLoader: only plain YAML types, never arbitrary Python objects; nesting bounded while composing."""
+
+    nesting = 0
+
+    def compose_node(self, parent, index):
+        self.nesting += 1
+        try:
+            if self.nesting > MAX_DEPTH:
+                raise _LimitReached(_too_deep(), self.peek_event().start_mark)
+            return super().compose_node(parent, index)
+        finally:
+            self.nesting -= 1
+
+
+def _too_deep() -> str:
+    return f"nested more than {MAX_DEPTH} levels deep (the spec limit for nesting)"
 
 
 def _location(mark, source: str) -> Location:
@@ -75,49 +97,100 @@ def _location(mark, source: str) -> Location:
 
 def parse(text: str, source: str) -> Node:
     """Parse one YAML document; raise SpecError with a location on any problem."""
-    loader = _Loader(text)
     try:
-        try:
-            root = loader.get_single_node()
-        except yaml.MarkedYAMLError as exc:
-            mark = exc.problem_mark or exc.context_mark
-            message = exc.problem or "invalid YAML"
-            if exc.context:
-                message = f"{exc.context}, {message}"
-            raise SpecError([Problem(f"invalid YAML: {message}", _location(mark, source))]) from None
-        except yaml.YAMLError as exc:
-            raise SpecError([Problem(f"invalid YAML: {exc}", Location(source, 1, 1))]) from None
+        loader = _Loader(text)  # the reader refuses control characters here, before parsing
+    except yaml.reader.ReaderError as exc:
+        raise SpecError([_unreadable_character(exc, text, source)]) from None
+    try:
+        root = _compose(loader, source)
         if root is None:
             raise SpecError([Problem("the document is empty", Location(source, 1, 1))])
-        try:
-            return _convert(loader, root, source)
-        except yaml.MarkedYAMLError as exc:  # e.g. a !!python/... tag: safe loading refuses it
-            mark = exc.problem_mark or exc.context_mark
-            raise SpecError([Problem(f"invalid YAML: {exc.problem or exc.context}", _location(mark, source))]) from None
+        return _Converter(loader, text, source).convert(root, 0)
     finally:
         loader.dispose()
 
 
+def _compose(loader: _Loader, source: str) -> yaml.Node | None:
+    try:
+        return loader.get_single_node()
+    except _LimitReached as exc:
+        raise SpecError([Problem(f"invalid YAML: {exc.message}", _location(exc.mark, source))]) from None
+    except yaml.MarkedYAMLError as exc:
+        raise SpecError([_yaml_problem(exc, source)]) from None
+    except yaml.YAMLError as exc:
+        raise SpecError([Problem(f"invalid YAML: {exc}", Location(source, 1, 1))]) from None
+
+
+def _yaml_problem(exc: yaml.MarkedYAMLError, source: str) -> Problem:
+    mark = exc.problem_mark or exc.context_mark
+    message = exc.problem or "invalid YAML"
+    if exc.context:
+        message = f"{exc.context}, {message}"
+    return Problem(f"invalid YAML: {message}", _location(mark, source))
+
+
+def _unreadable_character(exc: yaml.reader.ReaderError, text: str, source: str) -> Problem:
+    before = text[: exc.position]
+    line, column = before.count("\n") + 1, exc.position - (before.rfind("\n") + 1) + 1
+    character = exc.character if isinstance(exc.character, str) else chr(exc.character)
+    return Problem(f"invalid YAML: the control character U+{ord(character):04X} is not allowed in YAML; "
+                   "remove it (or write it as an escape inside double quotes, e.g. \"\\x1b\")",
+                   Location(source, line, column))
+
+
 _PLAIN_COLLECTION_TAGS = {"tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"}
+_INT_TAG = "tag:yaml.org,2002:int"
 
 
-def _convert(loader: _Loader, node: yaml.Node, source: str) -> Node:
-    location = _location(node.start_mark, source)
-    if not isinstance(node, yaml.ScalarNode) and node.tag not in _PLAIN_COLLECTION_TAGS:
-        raise SpecError([Problem(f"invalid YAML: unsupported tag {node.tag!r} (only plain YAML is accepted)",
-                                 location)])
-    if isinstance(node, yaml.MappingNode):
+class _Converter:
+    """PyYAML nodes -> located ``Node``s, counting values and depth as aliases expand them."""
+
+    def __init__(self, loader: _Loader, text: str, source: str):
+        self.loader, self.text, self.source = loader, text, source
+        self.values = 0
+        self.active: set[int] = set()  # nodes being converted: an alias to one of them is a cycle
+
+    def convert(self, node: yaml.Node, depth: int) -> Node:
+        location = _location(node.start_mark, self.source)
+        self.values += 1
+        if self.values > MAX_VALUES:
+            raise SpecError([Problem(f"invalid YAML: the document holds more than {MAX_VALUES:,} values once its "
+                                     "aliases are expanded (the spec limit for values); put data in a file a "
+                                     "data plugin reads", location)])
+        if depth > MAX_DEPTH:
+            raise SpecError([Problem(f"invalid YAML: {_too_deep()}", location)])
+        if isinstance(node, yaml.ScalarNode):
+            return Node(self.scalar(node), location)
+        if node.tag not in _PLAIN_COLLECTION_TAGS:
+            raise SpecError([Problem(f"invalid YAML: unsupported tag {node.tag!r} (only plain YAML is accepted)",
+                                     location)])
+        if id(node) in self.active:
+            raise SpecError([Problem("invalid YAML: an alias refers to a value that contains it, so it would "
+                                     "never end; refer to another value", location)])
+        self.active.add(id(node))
+        try:
+            if isinstance(node, yaml.MappingNode):
+                return Node(self.mapping(node, depth), location)
+            return Node([self.convert(item, depth + 1) for item in node.value], location)
+        finally:
+            self.active.discard(id(node))
+
+    def mapping(self, node: yaml.MappingNode, depth: int) -> dict[str, Entry]:
         written = {id(key) for key, _ in node.value}  # keys written here, not merged in by '<<'
-        loader.flatten_mapping(node)
+        try:
+            self.loader.flatten_mapping(node)
+        except RecursionError:
+            raise SpecError([Problem("invalid YAML: a merge key ('<<') refers to the mapping that contains it",
+                                     _location(node.start_mark, self.source))]) from None
         entries: dict[str, Entry] = {}
         explicit: set[str] = set()
         problems = []
         for key_node, value_node in node.value:
-            key_location = _location(key_node.start_mark, source)
+            key_location = _location(key_node.start_mark, self.source)
             if not isinstance(key_node, yaml.ScalarNode):
                 problems.append(Problem("a mapping key must be a plain scalar", key_location))
                 continue
-            key = loader.construct_object(key_node)
+            key = self.scalar(key_node)
             if not isinstance(key, (str, int, float, bool)) or key is None:
                 problems.append(Problem(f"unsupported key {key!r}", key_location))
                 continue
@@ -131,15 +204,36 @@ def _convert(loader: _Loader, node: yaml.Node, source: str) -> Node:
                     key_location,
                 ))
                 continue
-            entries[key] = Entry(key_location, _convert(loader, value_node, source))
+            entries[key] = Entry(key_location, self.convert(value_node, depth + 1))
             if id(key_node) in written:
                 explicit.add(key)
         if problems:
             raise SpecError(problems)
-        return Node(entries, location)
-    if isinstance(node, yaml.SequenceNode):
-        return Node([_convert(loader, item, source) for item in node.value], location)
-    return Node(loader.construct_object(node, deep=True), location)
+        return entries
+
+    def scalar(self, node: yaml.ScalarNode) -> Any:
+        location = _location(node.start_mark, self.source)
+        digits = node.value.lstrip("+-").replace("_", "")
+        if node.tag == _INT_TAG and len(digits) > MAX_INTEGER_DIGITS:
+            raise SpecError([Problem(f"invalid YAML: an integer of {len(digits):,} digits; a spec's integers have "
+                                     f"at most {MAX_INTEGER_DIGITS} (the spec limit for integer length)", location)])
+        try:
+            return self.loader.construct_object(node, deep=True)
+        except yaml.MarkedYAMLError as exc:  # e.g. a !!python/... tag: safe loading refuses it
+            raise SpecError([Problem(f"invalid YAML: {exc.problem or exc.context}",
+                                     _location(exc.problem_mark or exc.context_mark, self.source))]) from None
+        except (ValueError, TypeError, AttributeError, OverflowError) as exc:
+            raise SpecError([Problem(self.unconstructible(node, exc), location)]) from None
+
+    def unconstructible(self, node: yaml.ScalarNode, exc: Exception) -> str:
+        kind = node.tag.rsplit(":", 1)[-1]
+        shown = node.value if len(node.value) <= 40 else node.value[:37] + "..."
+        tagged = self.text[node.start_mark.index: node.start_mark.index + 1] in ("!", "&")
+        reason = f" ({exc})" if isinstance(exc, ValueError) and str(exc) else ""
+        if tagged:
+            return f"invalid YAML: {shown!r} cannot be read as !!{kind}{reason}"
+        return (f"invalid YAML: {shown!r} reads as a {kind} but is not a valid one{reason}; "
+                "quote it to write it as text")
 
 
 def flatten(node: Node) -> tuple[Any, Locations]:
