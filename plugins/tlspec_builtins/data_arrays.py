@@ -53,11 +53,18 @@ def _as_arrays(mapping: dict[str, list], field: str) -> dict[str, np.ndarray]:
     return arrays
 
 
-def _describe_arrays(inputs, targets, classes, splits) -> DataDescription:
+def _check_counts(inputs, targets) -> None:
+    """Every input and target has one row per example, and there is at least one example."""
     counts = {len(a) for a in list(inputs.values()) + list(targets.values())}
     if len(counts) > 1:
         sizes = ", ".join(f"{n}: {len(a)}" for n, a in {**inputs, **targets}.items())
         raise PlanError(f"inputs and targets have different numbers of examples ({sizes})")
+    if counts == {0}:
+        raise PlanError("the data has no examples")
+
+
+def _describe_arrays(inputs, targets, classes, splits) -> DataDescription:
+    _check_counts(inputs, targets)
     return DataDescription(
         inputs={n: DataField(tuple(a.shape[1:]), dtype_name(a)) for n, a in inputs.items()},
         targets={n: DataField(tuple(a.shape[1:]), dtype_name(a),
@@ -83,7 +90,9 @@ class Inline(DataSource):
     Config = InlineConfig
 
     def _arrays(self, config: InlineConfig):
-        return _as_arrays(config.inputs, "inputs"), _as_arrays(config.targets, "targets")
+        inputs, targets = _as_arrays(config.inputs, "inputs"), _as_arrays(config.targets, "targets")
+        _check_counts(inputs, targets)
+        return inputs, targets
 
     def describe(self, config: InlineConfig, context: DataContext) -> DataDescription:
         inputs, targets = self._arrays(config)
@@ -181,6 +190,7 @@ class Arrays(DataSource):
     def _splits(self, config: ArraysConfig, context: DataContext):
         labels = {head: list(names) for head, names in config.classes.items()}
         inputs, targets = self._load(config, context, "train", config.train, labels)
+        _check_counts(inputs, targets)  # before splitting: indexing would cut the longer arrays short
         fractions = {s: getattr(config, s) for s in ("validation", "test") if isinstance(getattr(config, s), float)}
         indices = split_indices(len(next(iter(inputs.values()))), fractions, context.seed)
         splits = {name: ({k: v[i] for k, v in inputs.items()}, {k: v[i] for k, v in targets.items()})
