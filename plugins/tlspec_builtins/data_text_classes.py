@@ -170,7 +170,7 @@ class TextClasses(DataSource):
     def prediction_inputs(self, config: TextClassesConfig, context: DataContext, items: Sequence[str]):
         _, _, _, _, vocabulary = self._prepare(config, context)
         index = {word: i for i, word in enumerate(vocabulary)}
-        texts = [Path(item).read_text(encoding="utf-8") if Path(item).is_file() else item for item in items]
+        texts = [item if (text := _file_text(item)) is None else text for item in items]
         transform = chain(config.transforms)
         texts = [SPACES.sub(" ", transform(text)).strip() for text in texts]
         return {config.input: encode([tokens_of(t, config.level) for t in texts], index, config.max_length,
@@ -180,3 +180,17 @@ class TextClasses(DataSource):
 @hookimpl
 def tlspec_data_sources():
     return [TextClasses()]
+
+
+def _file_text(item: str) -> str | None:
+    """The text of the file ``item`` names, or None when it is a text to classify itself (not a file)."""
+    try:
+        if not Path(item).is_file():
+            return None
+    except (OSError, ValueError):  # a sentence too long to be a file name, or holding a NUL
+        return None
+    try:
+        return Path(item).read_text(encoding="utf-8")
+    except UnicodeDecodeError as error:
+        raise PlanError(f"{item}: not UTF-8 text ({error.reason} at byte {error.start})") from None
+

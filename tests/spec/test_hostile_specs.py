@@ -117,3 +117,11 @@ def test_the_cli_reports_them_with_exit_code_2_and_no_traceback(write_spec, tmp_
     assert result.stderr.splitlines() == [
         "spec.yaml:3:7: invalid YAML: 'abc' cannot be read as !!int (invalid literal for int() with base 10: 'abc')",
         "spec.yaml: 1 problem"]
+
+
+def test_a_data_path_no_file_system_could_hold_is_located_at_the_data_section(write_spec):
+    path = write_spec(HEAD + "inputs: {x: {shape: [3]}}\nbackbone: {plugin: mlp, from: inputs.x, units: [2]}\n"
+                      "heads: [{name: o, plugin: regression}]\n"
+                      "data: {plugin: arrays, train: " + "d" * 300 + ".npz, inputs: {x: x}, targets: {o: y}}\n")
+    assert only_problem(path) == ("spec.yaml:6:7: data: the path '" + "d" * 77 + "...' is longer than a file system "
+                                  "allows (255 bytes a name, 4096 a path)")

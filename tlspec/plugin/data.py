@@ -8,6 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tlspec.plugin.paths import resolve_spec_path
+
 
 @dataclass(frozen=True)
 class DataField:
@@ -52,5 +54,5 @@ class DataContext:
         self.notes.append(message)
 
     def resolve_path(self, value: str | Path) -> Path:
-        path = Path(value).expanduser()
-        return path if path.is_absolute() else (self.spec_dir / path)
+        """Paths in a spec are relative to the spec file; PlanError for one no file system could hold."""
+        return resolve_spec_path(self.spec_dir, value)

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from tlspec.plugin.data import DataDescription
+from tlspec.plugin.paths import resolve_spec_path
 
 
 def format_shape(shape: Sequence[int | None], unknown: str = "None") -> str:
@@ -123,9 +124,8 @@ class PlanContext:
         self.notes.append(f"{self.name}: {message}")
 
     def resolve_path(self, value: str | Path) -> Path:
-        """Paths in a spec are relative to the spec file."""
-        path = Path(value).expanduser()
-        return path if path.is_absolute() else (self.spec_dir / path)
+        """Paths in a spec are relative to the spec file; PlanError for one no file system could hold."""
+        return resolve_spec_path(self.spec_dir, value)
 
 
 @dataclass
