@@ -128,3 +128,10 @@ def test_balanced_class_weights():
     assert class_weight_tables({"a": {"dog": 3.0}}, [target], dataset)["a"].tolist() == [1.0, 3.0]
     with pytest.raises(TlspecError, match="unknown class 'cow'"):
         class_weight_tables({"a": {"cow": 3.0}}, [target], dataset)
+
+
+def test_tensorboard_logs_are_written(tmp_path, keras):
+    result = train(validate_file(SPECS / "multitask_dense.yaml", ["train.tensorboard=true"]), out=tmp_path / "run",
+                   verbose=0)
+    events = sorted(p.parent.name for p in (result.run.path / "tensorboard").rglob("events.out.tfevents.*"))
+    assert events == ["train", "validation"]
