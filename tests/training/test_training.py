@@ -8,7 +8,7 @@ import time
 import numpy as np
 import pytest
 
-from helpers import SPECS, TLSPEC, cnn_spec
+from helpers import SPECS, TLSPEC, cnn_spec, run_cli
 from tlspec.errors import TlspecError
 from tlspec.spec.validate import validate_file
 from tlspec.training.runner import train
@@ -135,3 +135,29 @@ def test_tensorboard_logs_are_written(tmp_path, keras):
                    verbose=0)
     events = sorted(p.parent.name for p in (result.run.path / "tensorboard").rglob("events.out.tfevents.*"))
     assert events == ["train", "validation"]
+
+
+def test_a_loss_that_is_not_finite_stops_training_and_the_run_restarts_in_place(tmp_path):
+    exploding = "train.optimizer={name: sgd, learning_rate: 1.0e+30}"
+    command = ["train", SPECS / "multitask_dense.yaml", "--out", tmp_path / "run", "--quiet", "--set", exploding]
+    result = run_cli(*command)
+    assert result.returncode == 1
+    assert result.stderr.splitlines()[-1] == (
+        "error: training stopped at epoch 1 (phase train): val_loss = inf, val_o1_loss = inf, val_o2_loss = inf. "
+        "Likely causes: a learning rate too high (1e+30 in this phase), NaN or infinite values in the input data, "
+        "or targets the head's loss cannot take; no epoch finished: fix the cause and train again into the same "
+        "--out")
+    assert not (tmp_path / "run" / "state" / "state.json").exists()
+    again = run_cli(*command[:-2])
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert f"note: {tmp_path / 'run'} holds a run that never finished an epoch; starting it again" in again.stdout
+    metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert set(metrics) == {"train", "validation"}
+
+
+def test_metrics_that_are_not_finite_are_written_as_json_null(tmp_path):
+    from tlspec.training.rundir import RunDir
+
+    run = RunDir(tmp_path)
+    run.write_json("metrics.json", {"test": {"o": {"loss": float("nan"), "mae": np.float32("inf"), "n": 3}}})
+    assert json.loads((tmp_path / "metrics.json").read_text()) == {"test": {"o": {"loss": None, "mae": None, "n": 3}}}

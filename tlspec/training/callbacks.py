@@ -44,6 +44,9 @@ class RunRecorder(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         logs = {key: float(value) for key, value in (logs or {}).items()}
+        not_finite = [name for name, value in logs.items() if not math.isfinite(value)]
+        if not_finite:  # stop before this epoch is recorded: the run resumes after the last finite one
+            raise TlspecError(self._not_finite(epoch + 1, not_finite, logs))
         row = {"epoch": epoch + 1, "phase": self.phase, "seconds": round(time.perf_counter() - self.started, 3)}
         learning_rate = getattr(self.model.optimizer, "learning_rate", None)
         if learning_rate is not None:
@@ -53,6 +56,16 @@ class RunRecorder(keras.callbacks.Callback):
         self.run.write_csv(HISTORY, self.history)
         self._keep_best(logs)
         self._save_state(epoch + 1)
+
+    def _not_finite(self, epoch: int, names: list[str], logs: dict) -> str:
+        values = ", ".join(f"{name} = {logs[name]}" for name in names)
+        rate = getattr(self.model.optimizer, "learning_rate", None)
+        rate = f" ({float(np.asarray(rate)):.3g} in this phase)" if rate is not None else ""
+        kept = (f"the run directory keeps epochs 1-{epoch - 1}: fix the cause and continue with --resume, or train "
+                "again" if epoch > 1 else "no epoch finished: fix the cause and train again into the same --out")
+        return (f"training stopped at epoch {epoch} (phase {self.phase}): {values}. Likely causes: a learning rate "
+                f"too high{rate}, NaN or infinite values in the input data, or targets the head's loss cannot "
+                f"take; {kept}")
 
     def _keep_best(self, logs: dict) -> None:
         if self.checkpoint is None:

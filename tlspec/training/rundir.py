@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 import os
 import shutil
 import tempfile
@@ -55,7 +56,10 @@ class RunDir:
             out = Path("runs") / f"{name}-{time.strftime('%Y%m%d-%H%M%S')}"
         path = Path(out)
         if (path / RUN).exists():
-            raise TlspecError(f"{path} already holds a run; use --resume to continue it or choose another --out")
+            if (path / STATE_FILE).exists():
+                raise TlspecError(f"{path} already holds a run; use --resume to continue it or choose another --out")
+            # It stopped before its first epoch ended: nothing to resume, nothing lost by starting over.
+            print(f"note: {path} holds a run that never finished an epoch; starting it again")
         (path / STATE).mkdir(parents=True, exist_ok=True)
         return cls(path)
 
@@ -99,7 +103,8 @@ class RunDir:
         atomic_write(self.file(name), lambda partial: partial.write_text(text, encoding="utf-8"))
 
     def write_json(self, name: str, value: Any) -> None:
-        self.write_text(name, json.dumps(value, indent=2, default=_plain) + "\n")
+        """JSON a strict reader accepts: a value that is not finite (NaN, inf) is written as null."""
+        self.write_text(name, json.dumps(_finite(value), indent=2, default=_plain, allow_nan=False) + "\n")
 
     def read_json(self, name: str) -> Any:
         return json.loads(self.file(name).read_text(encoding="utf-8"))
@@ -139,9 +144,19 @@ class RunDir:
         atomic_write(self.file(name), model.save_weights)
 
 
+def _finite(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {key: _finite(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(item) for item in value]
+    return value
+
+
 def _plain(value: Any) -> Any:
     if hasattr(value, "item"):
-        return value.item()
+        return _finite(value.item())
     if isinstance(value, Path):
         return str(value)
     raise TypeError(f"cannot write {type(value).__name__} to JSON")
