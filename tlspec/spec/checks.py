@@ -5,6 +5,7 @@ from __future__ import annotations
 from tlspec.errors import did_you_mean, one_of
 from tlspec.spec.addresses import address_problem
 from tlspec.spec.graph import Graph
+from tlspec.spec.keras_names import COMPILE_METRIC_ALIASES, LOSSES, METRICS
 from tlspec.spec.language import Spec
 from tlspec.spec.problems import Problems, Section
 
@@ -99,3 +100,17 @@ def check_sharing(spec, graph: Graph, problems: Problems) -> None:
                     problems.at_value(where, f"towers must share an architecture: '{first.name}' has "
                                              f"{with_weights[0]} layers with weights, '{other.name}' has "
                                              f"{with_weights[1]}")
+
+
+def check_losses_and_metrics(heads: list[Section], problems: Problems) -> None:
+    """Every head's loss and metrics are names Keras resolves (checked again, against Keras itself, at build)."""
+    loss_names = [name for name in LOSSES if name.islower()]
+    metric_names = [name for name in METRICS if name.islower()] + list(COMPILE_METRIC_ALIASES)
+    for head in heads:
+        loss = problems.call(head, "loss")
+        if isinstance(loss, str) and loss not in LOSSES:
+            problems.at_value(head.path + ("loss",), f"unknown Keras loss '{loss}'{did_you_mean(loss, loss_names)}")
+        for index, metric in enumerate(problems.call(head, "metrics") or ()):
+            if isinstance(metric, str) and metric not in METRICS and metric not in COMPILE_METRIC_ALIASES:
+                problems.at_value(head.path + ("metrics", index),
+                                  f"unknown Keras metric '{metric}'{did_you_mean(metric, metric_names)}")
