@@ -1,0 +1,30 @@
+"""`tlspec evaluate` and `tlspec predict` on a finished run directory, in process and from the command line."""
+
+import json
+
+from helpers import cnn_spec, run_cli
+from tlspec.spec.validate import validate_file
+from tlspec.training.runner import train
+
+
+def test_evaluate_and_predict_a_run(write_spec, image_data, keras):
+    from tlspec.runs.evaluate import evaluate_run
+    from tlspec.runs.predict import predict_run
+
+    result = train(validate_file(cnn_spec(write_spec)), out="run", verbose=0)
+    assert evaluate_run("run", "test") == {"test": result.metrics["test"]}
+    files = [str(image_data / "test" / name / f"{name}.{i}.jpg") for name in ("cat", "dog") for i in range(3)]
+    predictions = predict_run("run", files)
+    assert [p["heads"]["animal"]["label"] for p in predictions] == ["cat"] * 3 + ["dog"] * 3
+    assert set(predictions[0]["heads"]["animal"]["probabilities"]) == {"cat", "dog"}
+
+
+def test_predict_command_line(write_spec, image_data, keras):
+    train(validate_file(cnn_spec(write_spec)), out="run", verbose=0)
+    cat = image_data / "test" / "cat" / "cat.0.jpg"
+    result = run_cli("predict", "run", cat, "--json", timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)[0]["heads"]["animal"]["label"] == "cat"
+    missing = run_cli("predict", "run", "nothere.jpg", timeout=120)
+    assert missing.returncode == 1
+    assert missing.stderr.strip().splitlines()[-1] == "error: nothere.jpg: file not found"

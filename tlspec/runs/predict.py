@@ -1,0 +1,104 @@
+"""`tlspec predict`: new inputs, read by the run's data plugin, through the trained model.
+
+The data plugin prepares inputs the way it did for training (images decoded
+and resized, sentences tokenized); the model holds its own preprocessing. Each
+head's output is described by what it is: tags per token, a label with its
+probabilities, several labels, plain values, or generated text.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from tlspec.errors import PlanError, TlspecError
+from tlspec.model.decoding import generates
+from tlspec.runs.load import load_model, open_run, trained_assembly
+from tlspec.spec.validate import ValidatedSpec
+from tlspec.training.records import HeadRecord, RunInfo
+from tlspec.training.rundir import RunDir
+
+
+def predict_run(run_dir, items: list[str], beam_width: int = 1) -> list[dict]:
+    run, info, validated = open_run(run_dir)
+    source = validated.data_source
+    try:
+        inputs = source.plugin.prediction_inputs(source.config, validated.data_context(), items)
+    except PlanError as error:
+        raise TlspecError(error.message) from None
+    if generates(validated.heads):
+        return _predict_by_decoding(run, info, validated, items, inputs, beam_width)
+    outputs = load_model(run).predict(inputs, verbose=0)
+    return _describe_outputs(info, validated, items, inputs, outputs)
+
+
+def _describe_outputs(info: RunInfo, validated: ValidatedSpec, items: list[str], inputs: dict, outputs: dict):
+    """Per item and head: what the head's output says about it."""
+    source = validated.data_source
+    tokens = source.plugin.item_tokens(source.config, items)
+    word_ids = inputs.get(getattr(source.config, "input", None))
+    results = []
+    for index, item in enumerate(items):
+        heads = {}
+        for head in outputs:
+            values = np.asarray(outputs[head][index])
+            if values.ndim == 2 and info.heads[head].classes and tokens is not None and word_ids is not None:
+                heads[head] = _tags(values, info.heads[head].classes, tokens[index], word_ids[index])
+            else:
+                heads[head] = _describe_head(values, info.heads[head])
+        results.append({"input": item, "heads": heads})
+    return results
+
+
+def _tags(values: np.ndarray, classes: list[str], tokens: list[str], word_ids) -> dict:
+    positions = np.flatnonzero(np.asarray(word_ids) != 0)  # real tokens, in order
+    labels = values[positions].argmax(axis=-1)
+    return {"tokens": tokens, "tags": [classes[label] for label in labels],
+            "probabilities": [float(values[p].max()) for p in positions]}
+
+
+def _describe_head(values: np.ndarray, head: HeadRecord) -> dict:
+    classes = head.classes
+    if not classes:
+        return {"values": [float(v) for v in values.reshape(-1)]}
+    probabilities = {c: float(p) for c, p in zip(classes, values)}
+    if head.activation == "softmax":
+        best = int(values.argmax())
+        return {"label": classes[best], "probability": float(values[best]), "probabilities": probabilities}
+    return {"label": [c for c, p in zip(classes, values) if p >= 0.5], "probability": float(values.max()),
+            "probabilities": probabilities}
+
+
+def _predict_by_decoding(run: RunDir, info: RunInfo, validated: ValidatedSpec, items: list[str], inputs: dict,
+                         beam_width: int) -> list[dict]:
+    """Decoders generate from the encoder inputs alone; the graph is rebuilt and given the trained weights.
+
+    Other heads (e.g. a classifier on the encoder) are computed from the same inputs.
+    """
+    from tlspec.model.decoding import generate, generators
+
+    assembly = trained_assembly(run, validated)
+    found = generators(assembly)
+    results = [{"input": item, "heads": {}} for item in items]
+    others = [head.name for head in assembly.graph.heads() if head.name not in found]
+    if others:
+        outputs = _other_heads(assembly, others, inputs)
+        for result, item in zip(results, _describe_outputs(info, validated, items, inputs, outputs)):
+            result["heads"].update(item["heads"])
+    source = validated.data_source
+    for name, generator in found.items():
+        for result, generated in zip(results, generate(generator, inputs, beam_width)):
+            text = source.plugin.join_tokens(source.config, name, generated["tokens"])
+            result["heads"][name] = {"text": text, **generated}
+    return results
+
+
+def _other_heads(assembly, heads: list[str], inputs: dict) -> dict:
+    import keras
+
+    given = {name: assembly.inputs[name] for name in inputs}
+    try:
+        model = keras.Model(given, {name: assembly.built[name].output for name in heads})
+    except ValueError:
+        raise TlspecError(f"head(s) {', '.join(heads)} read the decoders' inputs, so `tlspec predict` cannot "
+                          "compute them from the source alone") from None
+    return model.predict(inputs, verbose=0)
