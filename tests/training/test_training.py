@@ -110,9 +110,39 @@ def test_killed_run_resumes_with_the_right_epochs(write_spec, tmp_path):
     assert [r.split(",")[1] for r in rows] == ["first"] * 3 + ["second"] * 5
     info = json.loads((tmp_path / "run" / "run.json").read_text())
     assert (info["status"], info["epochs"]) == ("finished", 8)
+    assert [(phase["name"], phase["epochs"]) for phase in info["phases"]] == [("first", 3), ("second", 5)]
 
     again = subprocess.run(command + ["--resume"], capture_output=True, text=True, timeout=120)
     assert again.returncode == 1 and "has already finished; nothing to resume" in again.stderr
+
+
+def test_interrupted_run_says_so_and_resumes(write_spec, tmp_path):
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(6000, 20)).astype("float32")
+    np.savez(tmp_path / "data.npz", x=x, y=x.sum(axis=1))
+    path = write_spec(RESUMABLE)
+    command = [*TLSPEC, "train", str(path), "--out", "run", "--quiet"]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    state = tmp_path / "run" / "state" / "state.json"
+    deadline = time.time() + 240
+    while time.time() < deadline and not (state.exists() and json.loads(state.read_text())["epoch"] >= 4):
+        time.sleep(0.05)
+    process.send_signal(signal.SIGINT)
+    assert process.wait(timeout=120) == 130
+    assert process.stderr.read().strip().splitlines()[-1] == "interrupted"
+    info = json.loads((tmp_path / "run" / "run.json").read_text())
+    assert (info["status"], info["stopped"]) == ("interrupted", "interrupted (Ctrl-C)")
+
+    changed = run_cli("train", path, "--out", "run", "--quiet", "--resume", "--set", "train.phases.second.epochs=6",
+                      "--set", "seed=2")
+    assert changed.returncode == 1
+    assert "was started with (run/spec.yaml) at seed, train.phases.second.epochs; resume with the same" in (
+        changed.stderr)
+    resumed = subprocess.run(command + ["--resume"], capture_output=True, text=True, timeout=300)
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    info = json.loads((tmp_path / "run" / "run.json").read_text())
+    assert (info["status"], info["epochs"], "stopped" in info) == ("finished", 8, False)
+    assert [(phase["name"], phase["epochs"]) for phase in info["phases"]] == [("first", 3), ("second", 5)]
 
 
 def test_balanced_class_weights():

@@ -41,7 +41,9 @@ def run_phase(session: Session, data: TrainingData, step: PhaseStep) -> PhaseRec
     fit(fit_model, shard(prepare(phase_data["train"], data.targets, data.class_weights)),
         shard(prepare(validation, data.targets, {})) if validation is not None else None,
         initial_epoch=before, epochs=step.end, callbacks=callbacks(session, recorder), verbose=session.verbose)
-    return PhaseRecord(step.name, session.epoch - before, cached, reason, round(time.perf_counter() - started, 2))
+    # epochs from the phase's start: a resumed phase counts the epochs trained before the interruption too
+    return PhaseRecord(step.name, session.epoch - step.start, cached, reason,
+                       round(time.perf_counter() - started, 2))
 
 
 def _fit_target(session: Session, data: TrainingData, cached: bool) -> tuple[Any, dict]:

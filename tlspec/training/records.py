@@ -30,7 +30,7 @@ class HeadRecord:
 class PhaseRecord:
     name: str
     epochs: int
-    cached_features: bool
+    cached_features: bool | None  # None: the phase ended just before an interruption, unrecorded
     why: str
     seconds: float
 
@@ -45,8 +45,9 @@ class RunInfo:
     spec_dir: str
     heads: dict[str, HeadRecord]
     inputs: dict[str, list]
-    status: str = "running"
+    status: str = "running"   # running | finished | interrupted | failed
     started: str = field(default_factory=_now)
+    stopped: str | None = None  # why an interrupted or failed run stopped
     distribute: dict | None = None
     notes: list[str] = field(default_factory=list)
     adapt: dict | None = None
@@ -57,8 +58,13 @@ class RunInfo:
     best: dict | None = None
     seconds: float = 0.0
 
+    def stop(self, error: BaseException) -> None:
+        interrupted = isinstance(error, KeyboardInterrupt)
+        self.status = "interrupted" if interrupted else "failed"
+        self.stopped = "interrupted (Ctrl-C)" if interrupted else (str(error) or type(error).__name__)[:1000]
+
     def finish(self, epochs: int, best: dict, seconds: float) -> None:
-        self.status, self.finished = "finished", _now()
+        self.status, self.finished, self.stopped = "finished", _now(), None
         self.epochs, self.best = epochs, best
         self.seconds = round(self.seconds + seconds, 2)
 

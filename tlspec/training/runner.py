@@ -51,15 +51,26 @@ def train(validated: ValidatedSpec, out=None, resume: bool = False, verbose: int
     try:
         with distribution.scope():
             return _train(session)
-    except Exception as error:
-        lost = distribution.lost_workers(error)
-        if lost is None:
-            raise
-        raise TlspecError(f"training stopped: {lost}. The chief's run directory keeps every finished epoch; "
-                          "start every worker again with --resume (and the same --out on the chief)") from None
+    except BaseException as error:
+        lost = distribution.lost_workers(error) if isinstance(error, Exception) else None
+        if lost is not None:
+            error = TlspecError(f"training stopped: {lost}. The chief's run directory keeps every finished epoch; "
+                                "start every worker again with --resume (and the same --out on the chief)")
+        record_stop(session, error)
+        if lost is not None:
+            raise error from None
+        raise
     finally:
         if not distribution.is_chief:
             session.run.remove()
+
+
+def record_stop(session: Session, error: BaseException) -> None:
+    """run.json says the run was interrupted or failed, and why, instead of still 'running'."""
+    if session.info is None or not session.distribution.is_chief:
+        return
+    session.info.stop(error)
+    session.run.write_info(session.info)
 
 
 def require_data(validated: ValidatedSpec) -> None:
@@ -85,6 +96,7 @@ def start_run(session: Session) -> None:
         print(distribution.describe(batch_size))
     session.assembly = assemble(validated)
     session.info = run.read_info() if session.resume else new_info(validated, session.assembly)
+    session.info.status, session.info.stopped = "running", None
     if distribution.kind != "none":
         session.info.distribute = distribution.info(batch_size)
     if session.resume:

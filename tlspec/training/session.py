@@ -70,9 +70,16 @@ class Session:
             resuming = self.resume and index == self.state.phase_index
             start = self.state.phase_start if resuming else epoch
             if epoch >= start + phase.epochs:
+                self._record_unrecorded(index, PhaseStep(index, phase, start, start + phase.epochs, resuming))
                 continue
             yield PhaseStep(index, phase, start, start + phase.epochs, resuming)
             epoch = self.epoch  # the caller trained the phase (early stopping may end it sooner)
+
+    def _record_unrecorded(self, index: int, step: PhaseStep) -> None:
+        """A phase whose last epoch ended just before an interruption has no record yet: give it one."""
+        if len(self.info.phases) == index:
+            self.record_phase(PhaseRecord(step.name, step.end - step.start, None,
+                                          "finished just before the run was interrupted", 0.0))
 
     def record_phase(self, phase: PhaseRecord) -> None:
         self.info.phases.append(phase)
@@ -110,9 +117,11 @@ def _open_run(validated: ValidatedSpec, out, resume: bool) -> tuple[RunDir, Resu
         return RunDir.new(validated.spec.name, out), ResumeState(), []
     run = RunDir.existing(out) if out else RunDir.latest(validated.spec.name)
     saved_spec = yaml.safe_load(run.file(SPEC).read_text(encoding="utf-8"))
-    if saved_spec != json.loads(json.dumps(validated.data)):
-        raise TlspecError(f"the spec differs from the one {run.path} was started with ({run.path / SPEC}); "
-                          "resume with the same spec and --set options, or start a new run")
+    changed = differences(saved_spec, json.loads(json.dumps(validated.data)))
+    if changed:
+        shown = ", ".join(changed[:6]) + (f" and {len(changed) - 6} more" if len(changed) > 6 else "")
+        raise TlspecError(f"the spec differs from the one {run.path} was started with ({run.path / SPEC}) at "
+                          f"{shown}; resume with the same spec and --set options, or start a new run")
     if run.read_info().status == "finished":
         raise TlspecError(f"{run.path} has already finished; nothing to resume")
     state = run.read_state()
@@ -121,3 +130,23 @@ def _open_run(validated: ValidatedSpec, out, resume: bool) -> tuple[RunDir, Resu
     history = run.read_csv(HISTORY)[: state.epoch]
     print(f"resuming {run.path} after epoch {state.epoch}")
     return run, state, history
+
+
+def differences(before, after, path: str = "") -> list[str]:
+    """Dotted paths where two spec trees differ (a list of named items is told apart by name)."""
+    if isinstance(before, dict) and isinstance(after, dict):
+        keys = list(before) + [key for key in after if key not in before]
+        return [found for key in keys for found in differences(before.get(key), after.get(key), _join(path, key))]
+    if isinstance(before, list) and isinstance(after, list) and len(before) == len(after):
+        return [found for index, (a, b) in enumerate(zip(before, after))
+                for found in differences(a, b, _join(path, _item_name(a, b, index)))]
+    return [] if before == after else [path or "the whole spec"]
+
+
+def _item_name(a, b, index: int) -> str:
+    names = [item.get("name") for item in (a, b) if isinstance(item, dict)]
+    return names[0] if len(names) == 2 and names[0] == names[1] and isinstance(names[0], str) else str(index)
+
+
+def _join(path: str, key) -> str:
+    return f"{path}.{key}" if path else str(key)
