@@ -73,7 +73,7 @@ def did_you_mean(word: str, choices: Iterable[str]) -> str:
         return ""
     best = scored[0][0]
     close = sorted(c for ratio, c in scored[:3] if ratio >= 0.6 and best - ratio < 0.05)
-    names = [f"'{c}'" for c in close]
+    names = [f"'{shorten(c)}'" for c in close]
     text = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " or " + names[-1]
     return f" (did you mean {text}?)"
 
@@ -83,8 +83,13 @@ def one_of(choices: Iterable[str], limit: int = 12) -> str:
     names = sorted(str(c) for c in choices)
     if not names:
         return "none"
-    shown = ", ".join(f"'{n}'" for n in names[:limit])
+    shown = ", ".join(f"'{shorten(n)}'" for n in names[:limit])
     return shown + (f", … ({len(names) - limit} more)" if len(names) > limit else "")
+
+
+def shorten(text: str, limit: int = 40) -> str:
+    """A name as a message shows it: a file's first line read as a header must not fill the screen."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def format_path(parts: Sequence[str | int]) -> str:

@@ -7,7 +7,6 @@ or, for the lecture's four-row example, the training data itself.
 
 from __future__ import annotations
 
-import csv
 import zipfile
 from pathlib import Path
 from typing import Any, Literal
@@ -26,6 +25,7 @@ from tlspec.api import (
     hookimpl,
     one_of,
 )
+from tlspec_builtins.array_checks import check_finite, check_rows, numbers, read_csv_rows
 from tlspec_builtins.data_common import array_datasets, dtype_name, normalise, split_indices
 
 SplitChoice = Literal["train"] | float | None
@@ -47,8 +47,9 @@ def _as_arrays(mapping: dict[str, list], field: str) -> dict[str, np.ndarray]:
             array = np.asarray(values)
         except ValueError:
             raise PlanError("rows have different lengths", (field, name)) from None
-        if array.dtype == object or array.dtype.kind in "US":
+        if array.dtype == object or array.dtype.kind in "USM":
             raise PlanError("expected numbers (nested lists of equal length)", (field, name))
+        check_finite(array, f"{field}.{name}", (field, name))
         arrays[name] = normalise(array)
     return arrays
 
@@ -142,39 +143,55 @@ class Arrays(DataSource):
             archive = np.load(path)
         except (OSError, ValueError, zipfile.BadZipFile) as error:
             raise PlanError(f"{path.name} is not a readable .npz file: {error}", (field,)) from None
+
         def pick(mapping, kind):
             result = {}
             for name, key in mapping.items():
                 if not isinstance(key, str) or key not in archive.files:
                     raise PlanError(f"{path.name} has no array {key!r}{did_you_mean(str(key), archive.files)}; "
                                     f"arrays: {one_of(archive.files)}", (kind, name))
-                result[name] = normalise(archive[key])
+                try:
+                    array = archive[key]
+                except ValueError:  # object arrays need pickle, which is never allowed
+                    raise PlanError(f"array {key!r} of {path.name} holds Python objects; save numbers "
+                                    "(np.savez with numeric arrays)", (kind, name)) from None
+                what = f"array {key!r} of {path.name}"
+                check_rows(array, what, (kind, name))
+                if array.dtype.kind not in "biuf":
+                    raise PlanError(f"{what} holds {array.dtype} values, not numbers", (kind, name))
+                check_finite(array, what, (kind, name))
+                result[name] = normalise(array)
             return result
         return pick(config.inputs, "inputs"), pick(config.targets, "targets")
 
     def _load_csv(self, config, path: Path, field: str, labels: dict):
-        with open(path, newline="", encoding="utf-8") as handle:
-            rows = list(csv.DictReader(handle))
+        columns, rows = read_csv_rows(path, field)
         if not rows:
             raise PlanError(f"{path.name} has no data rows", (field,))
-        columns = list(rows[0])
 
         def column(name, kind, owner):
             if name not in columns:
                 raise PlanError(f"{path.name} has no column {name!r}{did_you_mean(name, columns)}; columns: "
                                 f"{one_of(columns)}", (kind, owner))
             values = [row[name] for row in rows]
-            try:
-                return np.asarray([float(v) for v in values], dtype=np.float32)
-            except ValueError:
-                if kind == "inputs":
-                    raise PlanError(f"column {name!r} of {path.name} is not numeric", (kind, owner)) from None
-                names = labels.setdefault(owner, sorted(set(values)))
-                unknown = sorted(set(values) - set(names))
-                if unknown:
-                    raise PlanError(f"column {name!r} of {path.name} has labels {unknown} that are not among "
-                                    f"the classes {names}", ("classes", owner)) from None
-                return np.asarray([names.index(v) for v in values], dtype=np.int32)
+            parsed, bad = numbers(values)
+            if bad is None:
+                array = np.asarray(parsed, dtype=np.float32)
+                check_finite(array, f"column {name!r} of {path.name}", (kind, owner))
+                return array
+            if kind == "inputs":
+                raise PlanError(f"column {name!r} of {path.name} is not numeric: row {bad + 2} holds "
+                                f"{values[bad][:40]!r}", (kind, owner))
+            if owner not in labels and any(number is not None for number in parsed):
+                raise PlanError(f"column {name!r} of {path.name} holds numbers, but row {bad + 2} holds "
+                                f"{values[bad][:40]!r}; fill it in or drop the row (or list the head's classes "
+                                "if the column holds labels)", (kind, owner))
+            names = labels.setdefault(owner, sorted(set(values)))
+            unknown = sorted(set(values) - set(names))
+            if unknown:
+                raise PlanError(f"column {name!r} of {path.name} has labels {unknown[:8]} that are not among "
+                                f"the classes {names}", ("classes", owner))
+            return np.asarray([names.index(v) for v in values], dtype=np.int32)
 
         def pick(mapping, kind):
             result = {}

@@ -1,5 +1,6 @@
 """Bad data ends in a located error or a reported skip, never a silent wrong result."""
 
+import numpy as np
 import pytest
 
 from helpers import make_image_folder, only_problem
@@ -187,3 +188,57 @@ def test_monitoring_a_validation_metric_without_validation_data(write_spec):
     assert only_problem(path) == (
         "spec.yaml:8:25: train.checkpoint.monitor: 'val_loss' needs a validation split, and the data has none "
         "(splits: train); add one to the data section or monitor a training metric")
+
+
+CSV_SPEC = """
+tlspec: 1
+name: t
+inputs: {x: {shape: [2]}}
+backbone: {plugin: mlp, from: inputs.x, units: [2]}
+heads: [{name: y, plugin: regression}]
+data: {plugin: arrays, train: data.csv, inputs: {x: [a, b]}, targets: {y: c}}
+"""
+
+
+@pytest.mark.parametrize(("content", "expected"), [
+    (b"a,b,c\n1,2,3\n4,5,\n6,7,8\n",
+     "spec.yaml:6:75: data.targets.y: column 'c' of data.csv holds numbers, but row 3 holds ''; fill it in or drop "
+     "the row (or list the head's classes if the column holds labels)"),
+    (b"a,b,c\n1,2,3\n4,5\n", "spec.yaml:6:31: data.train: data.csv row 3 has 2 fields; the header has 3"),
+    (b"a,b,c\n1,2,3\n4,caf\xe9,6\n",
+     "spec.yaml:6:31: data.train: data.csv is not UTF-8 text (byte 0xe9 at offset 17); save it as UTF-8"),
+    (b"a,b,c\n1,nan,3\n4,5,6\ninf,1,2\n",
+     "spec.yaml:6:53: data.inputs.x: column 'a' of data.csv has NaN or infinite values in 1 example (the first is "
+     "example 3); fix or drop them"),
+    (b"root:x:0:0:root:/root:/bin/bash-and-a-long-tail\n1\n",
+     "spec.yaml:6:53: data.inputs.x: data.csv has no column 'a'; columns: "
+     "'root:x:0:0:root:/root:/bin/bash-and-a-l…'"),
+])
+def test_csv_faults_are_named_at_their_row(write_spec, tmp_path, content, expected):
+    (tmp_path / "data.csv").write_bytes(content)
+    assert only_problem(write_spec(CSV_SPEC)) == expected
+
+
+def test_a_csv_with_a_byte_order_mark_reads_its_first_column(write_spec, tmp_path):
+    (tmp_path / "data.csv").write_bytes("a,b,c\n1,2,3\n4,5,6\n".encode("utf-8-sig"))
+    assert validate_file(write_spec(CSV_SPEC)).description.splits == {"train": 2}
+
+
+@pytest.mark.parametrize(("arrays", "expected"), [
+    ({"x": np.array([[1.0, np.nan], [1.0, 2.0]]), "y": np.zeros(2)},
+     "data.inputs.x: array 'x' of data.npz has NaN or infinite values in 1 example (the first is example 1); fix or "
+     "drop them"),
+    ({"x": np.float32(3.0), "y": np.zeros(2)},
+     "data.inputs.x: array 'x' of data.npz is a single value, not one row per example"),
+    ({"x": np.array([["a", "b"], ["c", "d"]]), "y": np.zeros(2)},
+     "data.inputs.x: array 'x' of data.npz holds <U1 values, not numbers"),
+    ({"x": np.array([[1, 2], None], dtype=object), "y": np.zeros(2)},
+     "data.inputs.x: array 'x' of data.npz holds Python objects; save numbers (np.savez with numeric arrays)"),
+    ({"x": np.zeros((5, 2)), "y": np.zeros(8)},
+     "data: inputs and targets have different numbers of examples (x: 5, y: 8)"),
+])
+def test_npz_faults_are_named(write_spec, tmp_path, arrays, expected):
+    np.savez(tmp_path / "data.npz", **arrays)
+    path = write_spec(CSV_SPEC.replace("data.csv, inputs: {x: [a, b]}, targets: {y: c}",
+                                       "data.npz, inputs: {x: x}, targets: {y: y}"))
+    assert only_problem(path).split(": ", 1)[1] == expected
