@@ -30,8 +30,8 @@ if TYPE_CHECKING:
 
 __version__ = "0.1.0"
 
-__all__ = ["__version__", "SpecError", "TlspecError", "load_spec", "validate", "build", "train", "evaluate",
-           "predict", "load_model"]
+__all__ = ["__version__", "SpecError", "TlspecError", "load_spec", "validate", "build", "train", "resume",
+           "evaluate", "predict", "load_model"]
 
 
 def load_spec(path: str | Path, overrides: Sequence[str] = ()) -> dict:
@@ -70,6 +70,16 @@ def train(spec: str | Path | ValidatedSpec, overrides: Sequence[str] = (), *, ou
 
     distribution = distribution_for(validated.spec.distribute, workers, worker_index)
     return run_training(validated, out=out, resume=resume, verbose=verbose, distribution=distribution)
+
+
+def resume(run_dir: str | Path, *, workers: str | None = None, worker_index: int | None = None,
+           verbose: int | str = "auto") -> TrainResult:
+    """Continue an interrupted run from its own resolved spec: no spec path and no overrides needed."""
+    from tlspec.runs.load import saved_spec
+    from tlspec.training.rundir import RunDir
+
+    validated = saved_spec(RunDir.existing(run_dir))
+    return train(validated, out=run_dir, resume=True, workers=workers, worker_index=worker_index, verbose=verbose)
 
 
 def evaluate(run_dir: str | Path, split: str = "test") -> dict:

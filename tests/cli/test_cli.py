@@ -85,3 +85,30 @@ def test_build_time_errors_are_located(tmp_path):
     assert result.returncode == 2
     assert result.stderr.splitlines()[0] == ("spec.yaml:5:41: heads[0].loss: unknown Keras loss "
                                              "'mean_squared_eror' (did you mean 'mean_squared_error'?)")
+
+
+def test_a_run_directory_is_resumed_only_as_it_was_started(tmp_path):
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "run.json").write_text("{}")
+    plain = run_cli("train", "run", cwd=tmp_path)
+    assert (plain.returncode, plain.stderr.strip()) == (1, "error: run is a directory; to continue the run in it, "
+                                                           "add --resume (to train a spec, give the spec file)")
+    changed = run_cli("train", "run", "--resume", "--set", "seed=1", cwd=tmp_path)
+    assert (changed.returncode, changed.stderr.strip()) == (
+        1, "error: --set cannot change a run being resumed from its directory: it continues with its own spec "
+           "(start a new run to change it)")
+
+
+def test_a_model_safe_mode_refuses_is_an_error_not_a_crash(tmp_path, keras):
+    from tlspec.spec.validate import validate_file
+    from tlspec.training.runner import train
+
+    train(validate_file(SPECS / "multitask_dense.yaml"), out=tmp_path / "run", verbose=0)
+    inputs = keras.Input((3,), name="features")
+    outputs = {"o1": keras.layers.Lambda(lambda x: x[:, :1])(inputs), "o2": keras.layers.Dense(1)(inputs)}
+    keras.Model(inputs, outputs).save(tmp_path / "run" / "model.keras")
+    result = run_cli("evaluate", tmp_path / "run", "--split", "train")
+    assert result.returncode == 1
+    assert result.stderr.startswith(f"error: {tmp_path / 'run' / 'model.keras'} cannot be loaded in safe mode: ")
+    assert result.stderr.rstrip().endswith("tlspec loads models only in safe mode (no Lambda layers; custom layers "
+                                           "must be registered serializable by an installed plugin)")

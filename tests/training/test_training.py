@@ -129,7 +129,8 @@ def test_interrupted_run_says_so_and_resumes(write_spec, tmp_path):
         time.sleep(0.05)
     process.send_signal(signal.SIGINT)
     assert process.wait(timeout=120) == 130
-    assert process.stderr.read().strip().splitlines()[-1] == "interrupted"
+    assert process.stderr.read().strip().splitlines()[-2:] == [
+        "run interrupted; continue it with: tlspec train run --resume", "interrupted"]
     info = json.loads((tmp_path / "run" / "run.json").read_text())
     assert (info["status"], info["stopped"]) == ("interrupted", "interrupted (Ctrl-C)")
 
@@ -138,7 +139,7 @@ def test_interrupted_run_says_so_and_resumes(write_spec, tmp_path):
     assert changed.returncode == 1
     assert "was started with (run/spec.yaml) at seed, train.phases.second.epochs; resume with the same" in (
         changed.stderr)
-    resumed = subprocess.run(command + ["--resume"], capture_output=True, text=True, timeout=300)
+    resumed = run_cli("train", "run", "--resume", "--quiet", cwd=tmp_path)  # the run's own spec: no path, no --set
     assert resumed.returncode == 0, resumed.stderr[-2000:]
     info = json.loads((tmp_path / "run" / "run.json").read_text())
     assert (info["status"], info["epochs"], "stopped" in info) == ("finished", 8, False)

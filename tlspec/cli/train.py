@@ -7,10 +7,13 @@ from pathlib import Path
 
 from tlspec.cli.arguments import add_spec_arguments
 from tlspec.cli.output import print_metrics
+from tlspec.errors import TlspecError
 
 
 def register(commands) -> None:
-    parser = commands.add_parser("train", help="train the model; write a run directory")
+    parser = commands.add_parser("train", help="train the model; write a run directory",
+                                 description="Train SPEC; or continue an interrupted run: tlspec train RUN_DIR "
+                                             "--resume (it reads the run's own spec, so no --set is needed).")
     add_spec_arguments(parser)
     parser.add_argument("--out", type=Path, metavar="DIR", help="run directory (default: runs/<name>-<time>)")
     parser.add_argument("--resume", action="store_true",
@@ -26,13 +29,29 @@ def register(commands) -> None:
 def run(args) -> int:
     import tlspec
 
-    validated = tlspec.validate(args.spec, args.overrides)
-    progress_bars = sys.stdout.isatty() and not args.quiet
-    result = tlspec.train(validated, out=args.out, resume=args.resume, workers=args.workers,
-                          worker_index=args.worker_index, verbose=1 if progress_bars else 2)
+    verbose = 1 if sys.stdout.isatty() and not args.quiet else 2
+    if args.spec.is_dir():
+        result = tlspec.resume(_run_dir(args), workers=args.workers, worker_index=args.worker_index, verbose=verbose)
+    else:
+        validated = tlspec.validate(args.spec, args.overrides)
+        result = tlspec.train(validated, out=args.out, resume=args.resume, workers=args.workers,
+                              worker_index=args.worker_index, verbose=verbose)
     if result.is_chief:
         print(f"run directory: {result.run.path}  ({result.seconds:.1f} s)")
     else:
         print(f"worker finished ({result.seconds:.1f} s); the chief wrote the run directory")
     print_metrics(result.metrics)
     return 0
+
+
+def _run_dir(args) -> Path:
+    """``tlspec train RUN_DIR --resume``: the run directory, checked against the other options."""
+    if not args.resume:
+        raise TlspecError(f"{args.spec} is a directory; to continue the run in it, add --resume "
+                          "(to train a spec, give the spec file)")
+    if args.overrides:
+        raise TlspecError("--set cannot change a run being resumed from its directory: it continues with its own "
+                          "spec (start a new run to change it)")
+    if args.out is not None and args.out.resolve() != args.spec.resolve():
+        raise TlspecError(f"--out {args.out} names another directory than the run to resume ({args.spec})")
+    return args.spec

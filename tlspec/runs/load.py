@@ -9,10 +9,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import yaml
-
 from tlspec.errors import TlspecError
-from tlspec.spec.located_yaml import Locations
+from tlspec.spec.compose import load_file
+from tlspec.spec.located_yaml import flatten
 from tlspec.spec.validate import ValidatedSpec, validate_data
 from tlspec.training.records import RunInfo
 from tlspec.training.rundir import MODEL, SPEC, RunDir
@@ -26,10 +25,19 @@ def open_run(run_dir) -> tuple[RunDir, RunInfo, ValidatedSpec]:
     info = run.read_info()
     if not run.file(MODEL).exists():
         raise TlspecError(f"{run.path} has no {MODEL} (the run did not finish an epoch)")
-    data = yaml.safe_load(run.file(SPEC).read_text(encoding="utf-8"))
-    # Paths in the spec are relative to where the spec was, not to the run directory.
-    validated = validate_data(data, Locations(), Path(info.spec_dir) / SPEC)
-    return run, info, validated
+    return run, info, saved_spec(run, info)
+
+
+def saved_spec(run: RunDir, info: RunInfo | None = None) -> ValidatedSpec:
+    """The run's own resolved spec, validated again; problems point into the run's spec.yaml.
+
+    Paths in it are relative to where the spec was, not to the run directory, so it is validated as
+    if it still lived there. TensorFlow-free.
+    """
+    info = info or run.read_info()
+    spec_file = run.file(SPEC)
+    data, locations = flatten(load_file(spec_file))
+    return validate_data(data, locations, Path(info.spec_dir) / SPEC)
 
 
 def load_model(run: RunDir):
@@ -37,7 +45,13 @@ def load_model(run: RunDir):
 
     import tlspec.model.layers  # noqa: F401 - registers tlspec's serializable layers
 
-    return keras().saving.load_model(run.file(MODEL), safe_mode=True)
+    try:
+        return keras().saving.load_model(run.file(MODEL), safe_mode=True)
+    except (ValueError, TypeError) as error:  # safe mode refuses Lambda layers and unregistered objects
+        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise TlspecError(f"{run.file(MODEL)} cannot be loaded in safe mode: {first[:300]}. tlspec loads models "
+                          "only in safe mode (no Lambda layers; custom layers must be registered serializable "
+                          "by an installed plugin)") from None
 
 
 def trained_assembly(run: RunDir, validated: ValidatedSpec):

@@ -7,6 +7,7 @@ one without it); ``--resume`` continues after the last finished epoch.
 
 from __future__ import annotations
 
+import sys
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -71,6 +72,9 @@ def record_stop(session: Session, error: BaseException) -> None:
         return
     session.info.stop(error)
     session.run.write_info(session.info)
+    if session.epoch:  # something to continue from
+        print(f"run {session.info.status}; continue it with: tlspec train {session.run.path} --resume",
+              file=sys.stderr)
 
 
 def require_data(validated: ValidatedSpec) -> None:
