@@ -70,7 +70,8 @@ def test_set_can_create_a_section(write_spec):
     ("heads.7.dropout=0.1", "<--set 1>:1:1: heads: --set: heads has 2 items, no index 7"),
     ("name.first=x", "<--set 1>:1:1: name: --set: name is a single value, it has no field 'first'"),
     ("train..epochs=1", "<--set 1>:1:1: --set: malformed key 'train..epochs' (empty part between dots)"),
-    ("train.epochs=[1", "<--set 1>:1:16: invalid YAML: while parsing a flow sequence"),
+    ("train.epochs=[1", "<--set 1>:1:14: invalid YAML: the '[' here is not closed: expected ',' or ']' but got the "
+                        "end at line 1, column 16"),
 ])
 def test_bad_set(write_spec, assignment, message):
     path = write_spec(BASE)

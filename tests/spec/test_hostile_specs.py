@@ -125,3 +125,20 @@ def test_a_data_path_no_file_system_could_hold_is_located_at_the_data_section(wr
                       "data: {plugin: arrays, train: " + "d" * 300 + ".npz, inputs: {x: x}, targets: {o: y}}\n")
     assert only_problem(path) == ("spec.yaml:6:7: data: the path '" + "d" * 77 + "...' is longer than a file system "
                                   "allows (255 bytes a name, 4096 a path)")
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("a: [1, 2\nb: 3\n", "spec.yaml:1:4: invalid YAML: the '[' here is not closed: expected ',' or ']' but got ':' "
+                         "at line 2, column 2"),
+    ("a: 'unclosed\nb: 2\n", "spec.yaml:1:4: invalid YAML: the quote here is not closed (found unexpected end of "
+                             "stream)"),
+    ("a:\n\tb: 1\n", "spec.yaml:2:1: invalid YAML: a TAB cannot indent YAML; indent with spaces"),
+    ("a: 1\n  b: 2\n", "spec.yaml:2:4: invalid YAML: a ':' cannot start a value here: the line is indented deeper "
+                       "than its mapping, or a value holding ': ' needs quotes"),
+    ("a:\n  b: 1\n c: 2\n", "spec.yaml:3:2: invalid YAML: this line is indented like no key above it; align it "
+                            "with the keys of its mapping"),
+    ("- a\nb: 1\n", "spec.yaml:2:1: invalid YAML: a key is indented like the list items above it; indent list "
+                    "items under their key, or start a new key at the left"),
+])
+def test_yaml_syntax_errors_say_what_to_change_where(write_spec, text, expected):
+    assert only_problem(write_spec(text)) == expected

@@ -122,11 +122,36 @@ def _compose(loader: _Loader, source: str) -> yaml.Node | None:
 
 
 def _yaml_problem(exc: yaml.MarkedYAMLError, source: str) -> Problem:
-    mark = exc.problem_mark or exc.context_mark
-    message = exc.problem or "invalid YAML"
-    if exc.context:
-        message = f"{exc.context}, {message}"
-    return Problem(f"invalid YAML: {message}", _location(mark, source))
+    """PyYAML's error, in words that say what to change, at the place to change it."""
+    context, problem = exc.context or "", exc.problem or "invalid YAML"
+    at = exc.problem_mark or exc.context_mark
+    for opening, closing, kind in (("[", "]", "flow sequence"), ("{", "}", "flow mapping")):
+        if context == f"while parsing a {kind}" and exc.context_mark is not None:
+            found = problem.rpartition("but got ")[2].replace("'<stream end>'", "the end") or "something else"
+            return Problem(f"invalid YAML: the '{opening}' here is not closed: expected ',' or '{closing}' but got "
+                           f"{found} at line {at.line + 1}, column {at.column + 1}",
+                           _location(exc.context_mark, source))
+    if context == "while scanning a quoted scalar" and exc.context_mark is not None:
+        return Problem(f"invalid YAML: the quote here is not closed ({problem})", _location(exc.context_mark, source))
+    for words, hint in _HINTS:
+        if words in problem:
+            return Problem(f"invalid YAML: {hint}", _location(at, source))
+    message = f"{context}, {problem}" if context else problem
+    return Problem(f"invalid YAML: {message}", _location(at, source))
+
+
+_HINTS = (
+    ("found character '\\t' that cannot start any token",
+     "a TAB cannot indent YAML; indent with spaces"),
+    ("mapping values are not allowed here",
+     "a ':' cannot start a value here: the line is indented deeper than its mapping, or a value holding ': ' "
+     "needs quotes"),
+    ("expected <block end>, but found '<block mapping start>'",
+     "this line is indented like no key above it; align it with the keys of its mapping"),
+    ("expected <block end>, but found '?'",
+     "a key is indented like the list items above it; indent list items under their key, or start a new key "
+     "at the left"),
+)
 
 
 def _unreadable_character(exc: yaml.reader.ReaderError, text: str, source: str) -> Problem:
