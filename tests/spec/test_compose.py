@@ -108,3 +108,24 @@ def test_schedule_and_reduce_on_plateau_exclude_each_other(write_spec):
     with pytest.raises(SpecError) as caught:
         validate_file(path, ["train.schedule={name: cosine}", "train.reduce_lr_on_plateau={patience: 2}"])
     assert "reduce_lr_on_plateau cannot change a scheduled learning rate" in str(caught.value)
+
+
+def test_a_misspelt_head_in_an_extending_spec_gets_a_did_you_mean(write_spec):
+    write_spec("tlspec: 1\nname: base\nbackbone: {plugin: mlp, input_shape: [3], units: [4]}\n"
+               "heads:\n  - {name: animal, plugin: classifier, classes: 2}\n", "base.yaml")
+    path = write_spec("extends: base.yaml\nheads:\n  - {name: animl, dropout: 0.5}\n")
+    with pytest.raises(SpecError) as caught:
+        validate_file(path)
+    assert str(caught.value) == ("spec.yaml:3:12: heads[0].name: 'animl' names no item of the list it extends (did "
+                                 "you mean 'animal'?); items: 'animal' (to add a new item, give it a 'plugin')")
+
+
+def test_an_extending_spec_still_adds_phases_and_new_heads(write_spec):
+    write_spec("tlspec: 1\nname: base\nbackbone: {plugin: mlp, input_shape: [3], units: [4]}\n"
+               "heads:\n  - {name: a, plugin: regression}\ntrain:\n  phases:\n    - {name: one, epochs: 1}\n",
+               "base.yaml")
+    path = write_spec("extends: base.yaml\nheads:\n  - {name: b, plugin: regression}\n"
+                      "train:\n  phases:\n    - {name: two, epochs: 2}\n")
+    validated = validate_file(path)
+    assert [head.config.name for head in validated.heads] == ["a", "b"]
+    assert [phase.name for phase in validated.spec.train.phases] == ["one", "two"]

@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from tlspec.errors import Location, Problem, SpecError, did_you_mean, one_of
+from tlspec.errors import Location, Problem, SpecError, did_you_mean, format_path, one_of
 from tlspec.spec.limits import MAX_EXTENDS, MAX_SPEC_BYTES
 from tlspec.spec.located_yaml import Entry, Node, parse
 
@@ -111,25 +111,36 @@ def _parent_path(path: Path, parent: Node, chain: tuple[Path, ...]) -> Path:
     return parent_path
 
 
-def merge(base: Node, override: Node) -> Node:
+def merge(base: Node, override: Node, path: tuple = ()) -> Node:
     if base.is_mapping and override.is_mapping:
         entries = dict(base.value)
         for key, entry in override.value.items():
             if key in entries:
-                entries[key] = Entry(entry.key_location, merge(entries[key].node, entry.node))
+                entries[key] = Entry(entry.key_location, merge(entries[key].node, entry.node, path + (key,)))
             else:
                 entries[key] = entry
         return Node(entries, override.location)
     if _named_items(base) is not None and _named_items(override) is not None:
         items = list(base.value)
         positions = {name: index for index, name in enumerate(_named_items(base))}
-        for name, item in zip(_named_items(override), override.value):
+        for index, (name, item) in enumerate(zip(_named_items(override), override.value)):
             if name in positions:
-                items[positions[name]] = merge(items[positions[name]], item)
+                items[positions[name]] = merge(items[positions[name]], item, path + (index,))
             else:
+                _check_new_item(base, item, name, list(positions), path + (index, "name"))
                 items.append(item)
         return Node(items, override.location)
     return override
+
+
+def _check_new_item(base: Node, item: Node, name: str, names: list[str], path: tuple) -> None:
+    """An item of a list of plugin sections (heads, blocks) that names no inherited item is a new one, so it
+    needs its 'plugin'; without one it was most likely meant to change an inherited item."""
+    if "plugin" in item.value or not all("plugin" in inherited.value for inherited in base.value):
+        return
+    where = item.value["name"].node.location
+    raise SpecError([Problem(f"'{name}' names no item of the list it extends{did_you_mean(name, names)}; items: "
+                             f"{one_of(names)} (to add a new item, give it a 'plugin')", where, format_path(path))])
 
 
 def _named_items(node: Node) -> list[str] | None:
