@@ -8,23 +8,22 @@ arrays holding NaN or infinity are refused with a count and the first row.
 from __future__ import annotations
 
 import csv
+import io
 from pathlib import Path
 
 import numpy as np
 
 from tlspec.api import PlanError
+from tlspec_builtins.files import read_utf8
 
 
 def read_csv_rows(path: Path, field: str) -> tuple[list[str], list[dict]]:
     """(columns, rows) of a CSV file with a header row."""
     try:
-        with open(path, newline="", encoding="utf-8-sig") as handle:
+        with io.StringIO(read_utf8(path, (field,), bom=True), newline="") as handle:
             reader = csv.DictReader(handle)
             rows = list(reader)
             columns = list(reader.fieldnames or [])
-    except UnicodeDecodeError as error:
-        raise PlanError(f"{path.name} is not UTF-8 text (byte 0x{error.object[error.start]:02x} at offset "
-                        f"{error.start}); save it as UTF-8", (field,)) from None
     except csv.Error as error:
         raise PlanError(f"{path.name} is not a readable CSV file: {error}", (field,)) from None
     for number, row in enumerate(rows, start=2):

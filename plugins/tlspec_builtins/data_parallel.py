@@ -11,6 +11,7 @@ split only and each decoder's vocabulary is both its input and its classes.
 from __future__ import annotations
 
 import csv
+import io
 from collections.abc import Sequence
 from typing import Any, Literal
 
@@ -18,6 +19,7 @@ from pydantic import Field, NonNegativeInt, PositiveInt
 
 from tlspec.api import DataConfig, DataContext, DataDescription, DataField, DataSource, PlanError, hookimpl, one_of
 from tlspec_builtins.data_common import array_datasets, split_indices
+from tlspec_builtins.files import read_utf8
 from tlspec_builtins.text_vocabulary import OOV, PAD, VocabularyOptions, build_vocabulary, encode, tokenize
 
 START, END = "<s>", "</s>"
@@ -69,7 +71,7 @@ class _Corpus:
             raise PlanError(f"file not found: {config.path} (looked for {path})", ("path",))
         columns = [config.source_column, *config.targets.values()]
         rows = []
-        with path.open(encoding="utf-8", newline="") as handle:
+        with io.StringIO(read_utf8(path, ("path",)), newline="") as handle:
             for number, row in enumerate(csv.reader(handle, delimiter="\t", quoting=csv.QUOTE_NONE), start=1):
                 if config.max_pairs and len(rows) >= config.max_pairs:
                     break

@@ -21,6 +21,7 @@ from pydantic import Field, PositiveInt, model_validator
 
 from tlspec.api import DataConfig, DataContext, DataDescription, DataField, DataSource, PlanError, chain, hookimpl
 from tlspec_builtins.data_common import array_datasets, split_indices, target_head
+from tlspec_builtins.files import read_utf8
 from tlspec_builtins.text_documents import deduplicate, keep_classes, read_class_files, read_folder, read_table
 from tlspec_builtins.text_vocabulary import OOV, PAD, VocabularyOptions, build_vocabulary, encode, tokenize
 
@@ -125,7 +126,7 @@ class TextClasses(DataSource):
         path = context.resolve_path(config.vocabulary.file)
         if not path.is_file():
             raise PlanError(f"not found: {config.vocabulary.file} (looked for {path})", ("vocabulary", "file"))
-        listed = [line.rstrip("\n") for line in path.read_text(encoding="utf-8").split("\n")]
+        listed = [line.rstrip("\n") for line in read_utf8(path, ("vocabulary", "file")).split("\n")]
         return [PAD, OOV] + list(dict.fromkeys(t for t in listed if t and t not in (PAD, OOV)))
 
     def _prepare(self, config: TextClassesConfig, context: DataContext):
@@ -189,8 +190,5 @@ def _file_text(item: str) -> str | None:
             return None
     except (OSError, ValueError):  # a sentence too long to be a file name, or holding a NUL
         return None
-    try:
-        return Path(item).read_text(encoding="utf-8")
-    except UnicodeDecodeError as error:
-        raise PlanError(f"{item}: not UTF-8 text ({error.reason} at byte {error.start})") from None
+    return read_utf8(Path(item), ())
 

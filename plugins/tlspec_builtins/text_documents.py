@@ -8,10 +8,12 @@ a text that appears under two labels).
 from __future__ import annotations
 
 import csv
+import io
 from collections import Counter, defaultdict
 from pathlib import Path
 
 from tlspec.api import DataContext, PlanError, did_you_mean, one_of
+from tlspec_builtins.files import read_utf8
 
 Documents = tuple[list[str], list[str]]
 
@@ -23,7 +25,7 @@ def read_folder(path: Path, shown: str) -> Documents:
         if not files:
             raise PlanError(f"class folder {folder.name!r} in {shown} has no .txt files", ("path",))
         for file in files:
-            texts.append(file.read_text(encoding="utf-8", errors="replace"))
+            texts.append(read_utf8(file, ("path",)))
             labels.append(folder.name)
     if not texts:
         raise PlanError(f"{shown} has no class subfolders", ("path",))
@@ -33,7 +35,7 @@ def read_folder(path: Path, shown: str) -> Documents:
 def read_table(path: Path, text_column: str, label_column: str, context: DataContext) -> Documents:
     """CSV (quoted fields) or TSV (quotes are text; a row missing its TAB takes the label after its last space)."""
     tab = path.suffix.lower() in (".tsv", ".tab")
-    with open(path, newline="", encoding="utf-8") as handle:
+    with io.StringIO(read_utf8(path, ("path",), bom=True), newline="") as handle:
         reader = csv.reader(handle, delimiter="\t", quoting=csv.QUOTE_NONE) if tab else csv.reader(handle)
         columns = next(reader, [])
         for field, column in (("text_column", text_column), ("label_column", label_column)):
@@ -67,7 +69,7 @@ def read_class_files(files: dict[str, str], separator: str, context: DataContext
         path = context.resolve_path(name)
         if not path.is_file():
             raise PlanError(f"not found: {name} (looked for {path})", ("files", label))
-        documents = [d.strip() for d in path.read_text(encoding="utf-8", errors="replace").split(separator)]
+        documents = [d.strip() for d in read_utf8(path, ("files", label)).split(separator)]
         documents = [d for d in documents if d]
         if not documents:
             raise PlanError(f"{name} has no documents (separator {separator!r})", ("files", label))

@@ -12,6 +12,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, PositiveInt
 
 from tlspec.api import PlanContext, PlanError
+from tlspec_builtins.files import read_utf8
 
 
 class VectorsOptions(BaseModel):
@@ -72,7 +73,7 @@ def _corpus_sentences(options: VectorsOptions, context: PlanContext) -> tuple[li
         path = context.resolve_path(options.corpus)
         if not path.is_file():
             raise PlanError(f"corpus file not found: {options.corpus} (looked for {path})", ("vectors", "corpus"))
-        sentences = [line.split() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+        sentences = [line.split() for line in read_utf8(path, ("vectors", "corpus")).splitlines() if line.strip()]
     if options.lowercase:
         sentences = [[w.lower() for w in s] for s in sentences]
     digest = hashlib.sha256()

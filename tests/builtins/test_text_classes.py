@@ -199,3 +199,22 @@ def test_transforms_on_a_source_that_does_not_read_text_are_refused(write_spec):
     with pytest.raises(SpecError) as caught:
         validate_file(path)
     assert "data.transforms: unknown field 'transforms'" in str(caught.value)
+
+
+
+def test_a_class_file_that_is_not_utf8_is_named_at_its_line(write_spec, tmp_path):
+    (tmp_path / "pos.txt").write_text("good film\n\nfine\n", encoding="utf-8")
+    (tmp_path / "neg.txt").write_bytes(b"bad film\n\nawful\n\n" + "mauvais caf\xe9\n".encode("latin-1"))
+    path = write_spec("""
+        tlspec: 1
+        name: t
+        inputs: {tokens: {shape: [4], dtype: int32}}
+        backbone: {plugin: word_embedding, from: inputs.tokens, dim: 4}
+        heads: [{name: label, plugin: classifier, from: backbone, pooling: avg, classes: from_data}]
+        data: {plugin: text_classes, files: {pos: pos.txt, neg: neg.txt}, separator: "\\n\\n", max_length: 4}
+        """)
+    with pytest.raises(SpecError) as caught:
+        validate_file(path)
+    assert [str(p) for p in caught.value.problems] == [
+        "spec.yaml:6:57: data.files.neg: neg.txt is not UTF-8 text: byte 0xe9 at line 5, column 12 (invalid "
+        "continuation byte); save it as UTF-8"]

@@ -206,7 +206,8 @@ data: {plugin: arrays, train: data.csv, inputs: {x: [a, b]}, targets: {y: c}}
      "the row (or list the head's classes if the column holds labels)"),
     (b"a,b,c\n1,2,3\n4,5\n", "spec.yaml:6:31: data.train: data.csv row 3 has 2 fields; the header has 3"),
     (b"a,b,c\n1,2,3\n4,caf\xe9,6\n",
-     "spec.yaml:6:31: data.train: data.csv is not UTF-8 text (byte 0xe9 at offset 17); save it as UTF-8"),
+     "spec.yaml:6:31: data.train: data.csv is not UTF-8 text: byte 0xe9 at line 3, column 6 (invalid continuation "
+     "byte); save it as UTF-8"),
     (b"a,b,c\n1,nan,3\n4,5,6\ninf,1,2\n",
      "spec.yaml:6:53: data.inputs.x: column 'a' of data.csv has NaN or infinite values in 1 example (the first is "
      "example 3); fix or drop them"),
