@@ -67,8 +67,14 @@ class SequenceDecoder(Head):
         if len(inputs) != 1:
             raise PlanError("a sequence_decoder starts from one encoder's states: from: <encoder>.states", ("from",))
         info = inputs[0]
+        if not info.is_group and info.shape is None:
+            return config.units  # not known before building; checked again on the real tensors
         parts = list(info.parts) if info.is_group else [info]
         wanted = STATES_PER_CELL[config.cell]
+        if not info.is_group and (wanted > 1 or info.rank != 2):
+            raise PlanError(f"'from' gives one tensor {info}, not an encoder's states; a {config.cell} decoder "
+                            f"starts from {'the (h, c) states' if wanted > 1 else 'the state h'} of a recurrent "
+                            "encoder: from: <encoder>.states", ("from",))
         if len(parts) != wanted:
             raise PlanError(f"a {config.cell} cell starts from {wanted} state tensor{'s' if wanted > 1 else ''} "
                             f"({'h and c' if wanted == 2 else 'h'}); 'from' gives {len(parts)}: {info}. "

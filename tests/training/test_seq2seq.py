@@ -176,6 +176,14 @@ def test_decoder_cell_must_match_the_encoder_states(write_spec):
         "[(None, 48), (None, 48)]. Use the encoder's cell")
 
 
+def test_a_decoder_reading_a_tensor_that_is_not_states_is_told_at_from(write_spec):
+    spec = SPEC.replace("from: encoder.states, classes: from_data, embedding_dim: 16}",
+                        "from: encoder, classes: from_data, embedding_dim: 16}", 1)
+    assert problem(write_spec, spec) == (
+        "spec.yaml:10:51: heads[0].from: 'from' gives one tensor (None, 48), not an encoder's states; a lstm decoder "
+        "starts from the (h, c) states of a recurrent encoder: from: <encoder>.states")
+
+
 def test_decoder_units_must_match_the_states(write_spec):
     spec = SPEC.replace("classes: from_data, embedding_dim: 16}", "classes: from_data, embedding_dim: 16, units: 32}")
     assert problem(write_spec, spec).startswith(
