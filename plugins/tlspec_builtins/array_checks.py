@@ -63,3 +63,14 @@ def check_rows(array: np.ndarray, what: str, where: tuple) -> None:
     if array.ndim == 0:
         raise PlanError(f"{what} is a single value, not one row per example", where)
 
+
+
+def check_labels(array: np.ndarray, classes: list[str], what: str, where: tuple) -> None:
+    """Class labels are whole numbers 0..len(classes)-1: others would fail training half way."""
+    values = np.asarray(array).reshape(-1)
+    outside = (values < 0) | (values >= len(classes)) | (values != np.round(values))
+    count = int(outside.sum())
+    if count:
+        first = int(np.flatnonzero(outside)[0])
+        raise PlanError(f"{what} has {count} label{'s' if count != 1 else ''} outside the {len(classes)} classes "
+                        f"(labels 0..{len(classes) - 1}); the first is {values[first]:g}, example {first + 1}", where)

@@ -25,7 +25,7 @@ from tlspec.api import (
     hookimpl,
     one_of,
 )
-from tlspec_builtins.array_checks import check_finite, check_rows, numbers, read_csv_rows
+from tlspec_builtins.array_checks import check_finite, check_labels, check_rows, numbers, read_csv_rows
 from tlspec_builtins.data_common import array_datasets, dtype_name, normalise, split_indices
 
 SplitChoice = Literal["train"] | float | None
@@ -64,8 +64,15 @@ def _check_counts(inputs, targets) -> None:
         raise PlanError("the data has no examples")
 
 
+def _check_class_labels(targets: dict, classes: dict, where: str) -> None:
+    for head, array in targets.items():
+        if head in classes:
+            check_labels(array, classes[head], f"target {head!r}", ("classes", head))
+
+
 def _describe_arrays(inputs, targets, classes, splits) -> DataDescription:
     _check_counts(inputs, targets)
+    _check_class_labels(targets, classes, "targets")
     return DataDescription(
         inputs={n: DataField(tuple(a.shape[1:]), dtype_name(a)) for n, a in inputs.items()},
         targets={n: DataField(tuple(a.shape[1:]), dtype_name(a),
@@ -222,6 +229,7 @@ class Arrays(DataSource):
         splits, labels = self._splits(config, context)
         inputs, targets = splits["train"]
         for split, (x, y) in splits.items():
+            _check_class_labels(y, labels, split)
             for name, array in {**x, **y}.items():
                 reference = inputs.get(name, targets.get(name))
                 if array.shape[1:] != reference.shape[1:]:

@@ -243,3 +243,12 @@ def test_npz_faults_are_named(write_spec, tmp_path, arrays, expected):
     path = write_spec(CSV_SPEC.replace("data.csv, inputs: {x: [a, b]}, targets: {y: c}",
                                        "data.npz, inputs: {x: x}, targets: {y: y}"))
     assert only_problem(path).split(": ", 1)[1] == expected
+
+
+def test_numeric_labels_outside_the_declared_classes_are_refused_at_validate(write_spec, tmp_path):
+    np.savez(tmp_path / "data.npz", x=np.zeros((6, 2)), y=np.array([0, 1, 2, 1, 3, 0]))
+    path = write_spec(CSV_SPEC.replace("data.csv, inputs: {x: [a, b]}, targets: {y: c}",
+                                       "data.npz, inputs: {x: x}, targets: {y: y}, classes: {y: [a, b, c]}")
+                      .replace("plugin: regression", "plugin: classifier, classes: from_data"))
+    assert only_problem(path) == ("spec.yaml:6:87: data.classes.y: target 'y' has 1 label outside the 3 classes "
+                                  "(labels 0..2); the first is 3, example 5")
