@@ -43,7 +43,7 @@ def read_table(path: Path, text_column: str, label_column: str, context: DataCon
                 raise PlanError(f"{path.name} has no column {column!r}{did_you_mean(column, columns)}; "
                                 f"columns: {one_of(columns)}", (field,))
         text_at, label_at = columns.index(text_column), columns.index(label_column)
-        texts, labels, repaired = [], [], []
+        texts, labels, repaired, skipped = [], [], [], []
         for row in reader:
             if tab and len(row) == 1 and label_at == len(columns) - 1 and text_at == label_at - 1:
                 parts = row[0].rstrip().rsplit(None, 1)
@@ -54,12 +54,20 @@ def read_table(path: Path, text_column: str, label_column: str, context: DataCon
             if len(row) > max(text_at, label_at) and row[text_at].strip() and row[label_at].strip():
                 texts.append(row[text_at])
                 labels.append(row[label_at].strip())
+            elif any(cell.strip() for cell in row):
+                skipped.append(reader.line_num)
     if repaired:
-        lines = ", ".join(str(line) for line in repaired[:5]) + (" …" if len(repaired) > 5 else "")
-        context.note(f"{path.name}: line {lines} had no TAB; the label was read after the last space")
+        context.note(f"{path.name}: line {_lines(repaired)} had no TAB; the label was read after the last space")
+    if skipped:
+        context.note(f"{path.name}: skipped {len(skipped)} row{'s' if len(skipped) != 1 else ''} without both a "
+                     f"text and a label (line{'s' if len(skipped) != 1 else ''} {_lines(skipped)})")
     if not texts:
         raise PlanError(f"{path.name} has no rows with both a text and a label", ("path",))
     return texts, labels
+
+
+def _lines(numbers: list[int]) -> str:
+    return ", ".join(str(line) for line in numbers[:5]) + (" …" if len(numbers) > 5 else "")
 
 
 def read_class_files(files: dict[str, str], separator: str, context: DataContext) -> Documents:
@@ -93,6 +101,9 @@ def deduplicate(texts: list[str], labels: list[str], context: DataContext) -> Do
         kept_labels.append(label)
     conflicting = sum(1 for labels_ in label_sets.values() if len(labels_) > 1)
     dropped = len(texts) - len(kept_texts)
+    if not kept_texts:
+        raise PlanError(f"deduplication drops all {len(texts)} documents: every text carries conflicting labels",
+                        ("deduplicate",))
     if dropped:
         context.note(f"dropped {dropped} duplicate documents ({conflicting} texts carried conflicting labels "
                      "and were dropped entirely)")

@@ -218,3 +218,18 @@ def test_a_class_file_that_is_not_utf8_is_named_at_its_line(write_spec, tmp_path
     assert [str(p) for p in caught.value.problems] == [
         "spec.yaml:6:57: data.files.neg: neg.txt is not UTF-8 text: byte 0xe9 at line 5, column 12 (invalid "
         "continuation byte); save it as UTF-8"]
+
+
+def test_rows_without_a_label_are_noted_and_deduplicating_everything_is_an_error(tmp_path):
+    from tlspec_builtins.text_documents import deduplicate, read_table
+
+    (tmp_path / "docs.tsv").write_text("text\tlabel\ngood\tpos\nno label here\t\n\t\nbad\tneg\n\tneg\n",
+                                       encoding="utf-8")
+    context = DataContext(tmp_path, ("label",))
+    texts, labels = read_table(tmp_path / "docs.tsv", "text", "label", context)
+    assert (texts, labels) == (["good", "bad"], ["pos", "neg"])
+    assert context.notes == ["docs.tsv: skipped 2 rows without both a text and a label (lines 3, 6)"]
+    with pytest.raises(PlanError) as caught:
+        deduplicate(["a", "a", "b", "b"], ["x", "y", "x", "y"], context)
+    assert (caught.value.message, caught.value.field) == (
+        "deduplication drops all 4 documents: every text carries conflicting labels", ("deduplicate",))
