@@ -14,6 +14,7 @@ import numpy as np
 
 from tlspec.plugin.kinds import Head
 from tlspec.plugin.shapes import StepDecoder
+from tlspec.spec.problems import Problems
 
 
 @dataclass
@@ -33,12 +34,13 @@ def generators(assembly) -> dict[str, Generator]:
     import keras
 
     graph = assembly.graph
+    problems = Problems(assembly.validated.locations)
     found: dict[str, StepDecoder] = {}
     for head in graph.heads():
-        plugin, config = head.section.record.plugin, head.section.config
-        decoder = plugin.step_decoder(config, assembly.built[head.name], graph.context(head))
+        decoder = problems.call(head.section, "step_decoder", assembly.built[head.name], graph.context(head))
         if decoder is not None:
             found[head.name] = decoder
+    problems.raise_if_any()
     decoder_inputs = {name for head in found for name in assembly.built[head].inputs}
     encoder_inputs = {name: tensor for name, tensor in assembly.inputs.items() if name not in decoder_inputs}
     result = {}
