@@ -9,6 +9,7 @@ references like ``backbone.block4_pool`` are checked without TensorFlow.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Literal
 
@@ -224,6 +225,16 @@ def _explain_weights_error(config: KerasAppConfig, error: Exception) -> str:
         return (f"could not download the ImageNet weights of {config.model} (no network?). "
                 "Put the file Keras downloads into $KERAS_HOME/models, or set weights to a path to a "
                 f"weights file, or to null. Keras said: {text}")
+    if config.weights not in (None, "imagenet") and "Shape mismatch" in text:
+        options = ", ".join(f"{name}: {getattr(config, name)}" for name in ("alpha", "input_shape")
+                            if getattr(config, name, None) is not None)
+        found = re.search(r"for weight (\S+)\. Weight expects shape (\([^)]*\))\. Received saved weight with shape "
+                          r"(\([^)]*\))", text)
+        detail = (f": {found.group(1)} is {found.group(3)} in the file but {found.group(2)} in this {config.model}"
+                  if found else "")
+        return (f"the weights file {config.weights} was saved from another {config.model} than this one "
+                f"({options}){detail}; use the weights saved for these options, or the options they were saved "
+                "with")
     return f"could not build {config.model}: {text}"
 
 

@@ -65,3 +65,16 @@ def test_weights_file_path_at_another_input_size(tmp_path):
     spec.write_text(SPEC.format(weights=str(WEIGHTS), size=128))
     report = run_check(spec, WEIGHTS, dict(os.environ, KERAS_HOME=str(tmp_path / "empty")))
     assert report["same"] is True
+
+
+def test_a_weights_file_of_other_options_names_the_mismatch(write_spec):
+    from helpers import build
+    from tlspec.errors import SpecError
+
+    path = write_spec(SPEC.format(weights=WEIGHTS, size=128).replace("alpha: 0.25", "alpha: 0.5"))
+    with pytest.raises(SpecError) as caught:
+        build(path)
+    assert str(caught.value) == (
+        f"spec.yaml:7:12: backbone.weights: the weights file {WEIGHTS} was saved from another MobileNet than this "
+        "one (alpha: 0.5, input_shape: [128, 128, 3]): conv1/kernel is (3, 3, 3, 8) in the file but (3, 3, 3, 16) "
+        "in this MobileNet; use the weights saved for these options, or the options they were saved with")
