@@ -48,7 +48,7 @@ def numbers(values: list[str]) -> tuple[list[float | None], int | None]:
 
 def check_finite(array: np.ndarray, what: str, where: tuple) -> None:
     """Refuse NaN and infinity in a numeric array: they train to a NaN loss."""
-    if not np.issubdtype(array.dtype, np.floating):
+    if not np.issubdtype(array.dtype, np.floating) or array.size == 0:
         return
     bad = ~np.isfinite(array.reshape(len(array), -1)).all(axis=1) if array.ndim else ~np.isfinite(array)
     count = int(bad.sum())

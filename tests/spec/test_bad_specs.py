@@ -135,8 +135,8 @@ def test_malformed_yaml(write_spec):
     path = write_spec("tlspec: 1\nname: t\nbackbone: {plugin: mlp\nheads: []\n")
     message = only_problem(path)
     # at the '{' that is never closed, not a line later where the parser noticed
-    assert message == ("spec.yaml:3:11: invalid YAML: the '{' here is not closed: expected ',' or '}' but got ':' "
-                       "at line 4, column 6")
+    assert message == ("spec.yaml:3:11: backbone: invalid YAML: the '{' here is not closed: expected ',' or '}' "
+                       "but got ':' at line 4, column 6")
 
 
 def test_duplicate_key(write_spec):

@@ -128,11 +128,11 @@ def test_a_data_path_no_file_system_could_hold_is_located_at_the_data_section(wr
 
 
 @pytest.mark.parametrize(("text", "expected"), [
-    ("a: [1, 2\nb: 3\n", "spec.yaml:1:4: invalid YAML: the '[' here is not closed: expected ',' or ']' but got ':' "
+    ("a: [1, 2\nb: 3\n", "spec.yaml:1:4: a: invalid YAML: the '[' here is not closed: expected ',' or ']' but got ':' "
                          "at line 2, column 2"),
-    ("a: 'unclosed\nb: 2\n", "spec.yaml:1:4: invalid YAML: the quote here is not closed (found unexpected end of "
+    ("a: 'unclosed\nb: 2\n", "spec.yaml:1:4: a: invalid YAML: the quote here is not closed (found unexpected end of "
                              "stream)"),
-    ("a:\n\tb: 1\n", "spec.yaml:2:1: invalid YAML: a TAB cannot indent YAML; indent with spaces"),
+    ("a:\n\tb: 1\n", "spec.yaml:2:1: a: invalid YAML: a TAB cannot indent YAML; indent with spaces"),
     ("a: 1\n  b: 2\n", "spec.yaml:2:4: invalid YAML: a ':' cannot start a value here: the line is indented deeper "
                        "than its mapping, or a value holding ': ' needs quotes"),
     ("a:\n  b: 1\n c: 2\n", "spec.yaml:3:2: invalid YAML: this line is indented like no key above it; align it "
@@ -142,3 +142,9 @@ def test_a_data_path_no_file_system_could_hold_is_located_at_the_data_section(wr
 ])
 def test_yaml_syntax_errors_say_what_to_change_where(write_spec, text, expected):
     assert only_problem(write_spec(text)) == expected
+
+
+def test_yaml_syntax_errors_carry_the_path_being_read(write_spec):
+    path = write_spec(HEAD + "heads:\n  - name: x\n    plugin: [classifier\n")
+    assert only_problem(path) == ("spec.yaml:5:13: heads[0].plugin: invalid YAML: the '[' here is not closed: "
+                                  "expected ',' or ']' but got the end at line 6, column 1")

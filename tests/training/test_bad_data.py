@@ -252,3 +252,9 @@ def test_numeric_labels_outside_the_declared_classes_are_refused_at_validate(wri
                       .replace("plugin: regression", "plugin: classifier, classes: from_data"))
     assert only_problem(path) == ("spec.yaml:6:87: data.classes.y: target 'y' has 1 label outside the 3 classes "
                                   "(labels 0..2); the first is 3, example 5")
+
+
+def test_inline_data_without_examples_is_refused(write_spec):
+    path = write_spec(CSV_SPEC.replace("{plugin: arrays, train: data.csv, inputs: {x: [a, b]}, targets: {y: c}}",
+                                       "{plugin: inline, inputs: {x: []}, targets: {y: []}}"))
+    assert only_problem(path) == "spec.yaml:6:7: data: the data has no examples"

@@ -12,7 +12,7 @@ from typing import Any
 
 import yaml
 
-from tlspec.errors import Location, Problem, SpecError
+from tlspec.errors import Location, Problem, SpecError, format_path
 from tlspec.spec.limits import MAX_DEPTH, MAX_INTEGER_DIGITS, MAX_VALUES
 
 Path = tuple  # of str | int
@@ -73,18 +73,27 @@ class _LimitReached(Exception):
 
 
 class _Loader(yaml.SafeLoader):
-    """SafeLoader: only plain YAML types, never arbitrary Python objects; nesting bounded while composing."""
+    """SafeLoader: only plain YAML types, never arbitrary Python objects; nesting bounded while composing,
+    and the path of the value being read when an error stops it kept for the message."""
 
-    nesting = 0
+    def __init__(self, text: str):
+        super().__init__(text)
+        self.path: list = []
+        self.error_path: tuple | None = None
 
     def compose_node(self, parent, index):
-        self.nesting += 1
+        # The composer passes a mapping value's key node, a list item's position, or None (a key, the root).
+        self.path.append(index.value if isinstance(index, yaml.ScalarNode) else index)
         try:
-            if self.nesting > MAX_DEPTH:
+            if len(self.path) > MAX_DEPTH:
                 raise _LimitReached(_too_deep(), self.peek_event().start_mark)
             return super().compose_node(parent, index)
+        except (yaml.YAMLError, _LimitReached):
+            if self.error_path is None:
+                self.error_path = tuple(part for part in self.path if isinstance(part, (str, int)))
+            raise
         finally:
-            self.nesting -= 1
+            self.path.pop()
 
 
 def _too_deep() -> str:
@@ -116,7 +125,8 @@ def _compose(loader: _Loader, source: str) -> yaml.Node | None:
     except _LimitReached as exc:
         raise SpecError([Problem(f"invalid YAML: {exc.message}", _location(exc.mark, source))]) from None
     except yaml.MarkedYAMLError as exc:
-        raise SpecError([_yaml_problem(exc, source)]) from None
+        problem = _yaml_problem(exc, source)
+        raise SpecError([Problem(problem.message, problem.location, format_path(loader.error_path or ()))]) from None
     except yaml.YAMLError as exc:
         raise SpecError([Problem(f"invalid YAML: {exc}", Location(source, 1, 1))]) from None
 
