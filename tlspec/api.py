@@ -62,6 +62,7 @@ from tlspec.plugin.configs import (
 from tlspec.plugin.data import DataContext, DataDescription, DataField
 from tlspec.plugin.hookspecs import hookimpl
 from tlspec.plugin.kinds import Backbone, DataSource, FreezePolicy, Head, Plugin, TextTransform
+from tlspec.plugin.paths import read_utf8
 from tlspec.plugin.shapes import (
     UNKNOWN,
     Built,
@@ -89,7 +90,7 @@ __all__ = [
     # errors and messages
     "PlanError", "UnknownEndpoint", "did_you_mean", "one_of", "format_shape",
     # helpers
-    "chain", "ReverseChannels",  # noqa: F822 - loaded by __getattr__
+    "chain", "read_utf8", "ReverseChannels",  # noqa: F822 - loaded by __getattr__
 ]
 
 

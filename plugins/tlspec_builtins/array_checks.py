@@ -13,8 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tlspec.api import PlanError
-from tlspec_builtins.files import read_utf8
+from tlspec.api import PlanError, read_utf8
 
 
 def read_csv_rows(path: Path, field: str) -> tuple[list[str], list[dict]]:

@@ -17,9 +17,18 @@ from typing import Any, Literal
 
 from pydantic import Field, NonNegativeInt, PositiveInt
 
-from tlspec.api import DataConfig, DataContext, DataDescription, DataField, DataSource, PlanError, hookimpl, one_of
+from tlspec.api import (
+    DataConfig,
+    DataContext,
+    DataDescription,
+    DataField,
+    DataSource,
+    PlanError,
+    hookimpl,
+    one_of,
+    read_utf8,
+)
 from tlspec_builtins.data_common import array_datasets, split_indices
-from tlspec_builtins.files import read_utf8
 from tlspec_builtins.text_vocabulary import OOV, PAD, VocabularyOptions, build_vocabulary, encode, tokenize
 
 START, END = "<s>", "</s>"

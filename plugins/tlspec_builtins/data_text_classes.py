@@ -19,9 +19,18 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import Field, PositiveInt, model_validator
 
-from tlspec.api import DataConfig, DataContext, DataDescription, DataField, DataSource, PlanError, chain, hookimpl
+from tlspec.api import (
+    DataConfig,
+    DataContext,
+    DataDescription,
+    DataField,
+    DataSource,
+    PlanError,
+    chain,
+    hookimpl,
+    read_utf8,
+)
 from tlspec_builtins.data_common import array_datasets, split_indices, target_head
-from tlspec_builtins.files import read_utf8
 from tlspec_builtins.text_documents import deduplicate, keep_classes, read_class_files, read_folder, read_table
 from tlspec_builtins.text_vocabulary import OOV, PAD, VocabularyOptions, build_vocabulary, encode, tokenize
 

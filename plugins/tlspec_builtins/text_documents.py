@@ -12,8 +12,7 @@ import io
 from collections import Counter, defaultdict
 from pathlib import Path
 
-from tlspec.api import DataContext, PlanError, did_you_mean, one_of
-from tlspec_builtins.files import read_utf8
+from tlspec.api import DataContext, PlanError, did_you_mean, one_of, read_utf8
 
 Documents = tuple[list[str], list[str]]
 

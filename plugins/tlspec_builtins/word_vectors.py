@@ -11,8 +11,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PositiveInt
 
-from tlspec.api import PlanContext, PlanError
-from tlspec_builtins.files import read_utf8
+from tlspec.api import PlanContext, PlanError, read_utf8
 
 
 class VectorsOptions(BaseModel):

@@ -8,10 +8,8 @@ from __future__ import annotations
 
 from tlspec.errors import did_you_mean
 from tlspec.model.assemble import Assembly
+from tlspec.spec.keras_names import COMPILE_METRIC_ALIASES
 from tlspec.spec.problems import Problems
-
-# Strings model.compile understands that keras.metrics.get does not resolve by itself.
-_COMPILE_ALIASES = {"accuracy", "acc", "crossentropy", "ce"}
 
 
 def _public_names(module) -> list[str]:
@@ -54,12 +52,12 @@ def compile_model(assembly: Assembly, learning_rate=None, model=None) -> None:
             problems.at_value(path + ("loss",), f"unknown Keras loss '{loss}'{hint}")
         head_metrics = head.metrics(config)
         for index, metric in enumerate(head_metrics):
-            if metric in _COMPILE_ALIASES:
+            if metric in COMPILE_METRIC_ALIASES:
                 continue
             try:
                 keras.metrics.get(metric)
             except (ValueError, TypeError):
-                hint = did_you_mean(metric, _public_names(keras.metrics) + sorted(_COMPILE_ALIASES))
+                hint = did_you_mean(metric, _public_names(keras.metrics) + list(COMPILE_METRIC_ALIASES))
                 problems.at_value(path + ("metrics", index), f"unknown Keras metric '{metric}'{hint}")
         metrics[component.name] = head_metrics
         weights[component.name] = config.loss_weight

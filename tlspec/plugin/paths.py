@@ -1,7 +1,8 @@
-"""Paths a spec names, resolved against the spec's folder and checked before the file system sees them.
+"""Paths and text files a spec names: resolved, checked, read as UTF-8.
 
 A path the operating system cannot even look up (a NUL character, a name longer than file systems
 allow) would make ``exists()`` raise; it is a ``PlanError`` here, reported at the plugin's section.
+A file that is not UTF-8 is named at the line and column of its first bad byte.
 """
 
 from __future__ import annotations
@@ -28,3 +29,27 @@ def resolve_spec_path(spec_dir: Path, value: str | Path) -> Path:
         raise PlanError(f"the path {shown!r} is longer than a file system allows ({MAX_NAME_BYTES} bytes a name, "
                         f"{MAX_PATH_BYTES} a path)")
     return path
+
+
+def bad_byte_position(raw: bytes, error: UnicodeDecodeError) -> tuple[int, int]:
+    """(line, column) of the first byte that is not UTF-8; the column counts characters, as editors do."""
+    line_start = raw.rfind(b"\n", 0, error.start) + 1
+    column = len(raw[line_start: error.start].decode("utf-8", errors="replace")) + 1
+    return raw.count(b"\n", 0, error.start) + 1, column
+
+
+def read_utf8(path: Path, where: tuple = (), bom: bool = False) -> str:
+    """The file's text; PlanError (at ``where``) naming the line and column of the first byte that is not UTF-8.
+
+    ``bom``: drop a leading byte-order mark (spreadsheet programs write one before a CSV header).
+    """
+    try:
+        raw = path.read_bytes()
+    except OSError as error:
+        raise PlanError(f"cannot read {path.name}: {error.strerror or error}", where) from None
+    try:
+        return raw.decode("utf-8-sig" if bom else "utf-8")
+    except UnicodeDecodeError as error:
+        line, column = bad_byte_position(raw, error)
+        raise PlanError(f"{path.name} is not UTF-8 text: byte 0x{raw[error.start]:02x} at line {line}, column "
+                        f"{column} ({error.reason}); save it as UTF-8", where) from None

@@ -14,6 +14,7 @@ import os
 from pathlib import Path
 
 from tlspec.errors import Location, Problem, SpecError, did_you_mean, format_path, one_of
+from tlspec.plugin.paths import bad_byte_position
 from tlspec.spec.limits import MAX_EXTENDS, MAX_SPEC_BYTES
 from tlspec.spec.located_yaml import Entry, Node, parse
 
@@ -52,9 +53,7 @@ def load_file(path: Path, *, referenced_at: Location | None = None) -> Node:
 
 
 def _not_utf8(raw: bytes, exc: UnicodeDecodeError, name: str) -> Problem:
-    """Where the first byte that is not UTF-8 is, as a line and column of the file."""
-    line = raw.count(b"\n", 0, exc.start) + 1
-    column = len(raw[raw.rfind(b"\n", 0, exc.start) + 1: exc.start].decode("utf-8", errors="replace")) + 1
+    line, column = bad_byte_position(raw, exc)
     return Problem(f"the file is not UTF-8 text: byte 0x{raw[exc.start]:02x} ({exc.reason}); save it as UTF-8",
                    Location(name, line, column))
 

@@ -16,6 +16,17 @@ def _now() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S")
 
 
+def _set_fields(record) -> dict[str, Any]:
+    """A record as JSON: fields still None are left out."""
+    return {key: value for key, value in asdict(record).items() if value is not None}
+
+
+def _known_fields(cls, data: dict[str, Any]) -> dict[str, Any]:
+    """The keys of ``data`` that ``cls`` has fields for (a file written by another version may hold more)."""
+    known = {f.name for f in fields(cls)}
+    return {key: value for key, value in data.items() if key in known}
+
+
 @dataclass
 class HeadRecord:
     """What prediction needs to read a head's output: its plugin, loss and class names."""
@@ -69,12 +80,11 @@ class RunInfo:
         self.seconds = round(self.seconds + seconds, 2)
 
     def to_json(self) -> dict[str, Any]:
-        return {key: value for key, value in asdict(self).items() if value is not None}
+        return _set_fields(self)
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> RunInfo:
-        known = {f.name for f in fields(cls)}
-        values = {key: value for key, value in data.items() if key in known}
+        values = _known_fields(cls, data)
         values["heads"] = {name: HeadRecord(**head) for name, head in data.get("heads", {}).items()}
         values["phases"] = [PhaseRecord(**phase) for phase in data.get("phases", [])]
         return cls(**values)
@@ -95,9 +105,8 @@ class ResumeState:
                 if value is not None}
 
     def to_json(self) -> dict[str, Any]:
-        return {key: value for key, value in asdict(self).items() if value is not None}
+        return _set_fields(self)
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> ResumeState:
-        known = {f.name for f in fields(cls)}
-        return cls(**{key: value for key, value in data.items() if key in known})
+        return cls(**_known_fields(cls, data))
