@@ -52,6 +52,11 @@ class TlspecError(Exception):
     """Base of every error tlspec reports to a user (never shown as a traceback)."""
 
 
+class Terminated(KeyboardInterrupt):
+    """The process was asked to stop (SIGTERM, as a scheduler or ``kill`` sends): handled like Ctrl-C,
+    so a run records why it stopped and can be resumed."""
+
+
 class SpecError(TlspecError):
     """One or more problems with a spec, each located in its source."""
 

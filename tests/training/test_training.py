@@ -122,7 +122,9 @@ def test_interrupted_run_says_so_and_resumes(write_spec, tmp_path):
     np.savez(tmp_path / "data.npz", x=x, y=x.sum(axis=1))
     path = write_spec(RESUMABLE)
     command = [*TLSPEC, "train", str(path), "--out", "run", "--quiet"]
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    # SIGINT as a terminal sends it; a CI job run in the background starts its children with SIGINT ignored
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     state = tmp_path / "run" / "state" / "state.json"
     deadline = time.time() + 240
     while time.time() < deadline and not (state.exists() and json.loads(state.read_text())["epoch"] >= 4):

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
+import threading
 
 from tlspec import __version__
 from tlspec.cli import build, evaluate, plugins, predict, schema, train, validate
-from tlspec.errors import SpecError, TlspecError
+from tlspec.errors import SpecError, Terminated, TlspecError
 from tlspec.spec.problems import DEBUG_VARIABLE
 
-EXIT_OK, EXIT_FAILURE, EXIT_SPEC, EXIT_INTERRUPTED = 0, 1, 2, 130
+EXIT_OK, EXIT_FAILURE, EXIT_SPEC, EXIT_INTERRUPTED, EXIT_TERMINATED = 0, 1, 2, 130, 143
 COMMANDS = (validate, build, train, evaluate, predict, plugins, schema)
 
 
@@ -24,8 +26,14 @@ def parser() -> argparse.ArgumentParser:
     return main_parser
 
 
+def _terminate(signum, frame):
+    raise Terminated()
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    if threading.current_thread() is threading.main_thread():  # signal handlers can only be set there
+        signal.signal(signal.SIGTERM, _terminate)
     try:
         return args.run(args)
     except SpecError as error:
@@ -37,6 +45,9 @@ def main(argv: list[str] | None = None) -> int:
     except TlspecError as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_FAILURE
+    except Terminated:
+        print("terminated", file=sys.stderr)
+        return EXIT_TERMINATED
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED

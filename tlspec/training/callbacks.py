@@ -10,8 +10,9 @@ import numpy as np
 from tlspec.errors import TlspecError, one_of
 from tlspec.model.runtime import keras as _load_keras
 from tlspec.spec.language import CheckpointSpec
+from tlspec.training.checkpoint import save_epoch
 from tlspec.training.records import ResumeState
-from tlspec.training.rundir import HISTORY, OPTIMIZER, RunDir, atomic_write
+from tlspec.training.rundir import HISTORY, RunDir
 
 keras = _load_keras()
 
@@ -54,8 +55,9 @@ class RunRecorder(keras.callbacks.Callback):
         row.update(logs)
         self.history.append(row)
         self.run.write_csv(HISTORY, self.history)
-        self._keep_best(logs)
-        self._save_state(epoch + 1)
+        keep_model = self._is_model_to_keep(logs)
+        self.state.phase_index, self.state.phase_start, self.state.epoch = self.phase_index, self.phase_start, epoch + 1
+        save_epoch(self.run, self.state, self.full_model, self.model.optimizer, keep_model)
 
     def _not_finite(self, epoch: int, names: list[str], logs: dict) -> str:
         values = ", ".join(f"{name} = {logs[name]}" for name in names)
@@ -67,10 +69,10 @@ class RunRecorder(keras.callbacks.Callback):
                 f"too high{rate}, NaN or infinite values in the input data, or targets the head's loss cannot "
                 f"take; {kept}")
 
-    def _keep_best(self, logs: dict) -> None:
+    def _is_model_to_keep(self, logs: dict) -> bool:
+        """Whether this epoch's model becomes model.keras (the best so far, or the latest without a rule)."""
         if self.checkpoint is None:
-            self.run.save_model(self.full_model)  # no checkpoint rule: the model is the latest
-            return
+            return True
         monitor = self.checkpoint.monitor
         if monitor not in logs:
             raise TlspecError(f"train.checkpoint.monitor: '{monitor}' is not among the logged metrics "
@@ -78,36 +80,8 @@ class RunRecorder(keras.callbacks.Callback):
                               "'val_<head>_<metric>'")
         value = logs[monitor]
         if math.isnan(value):
-            return
+            return False
         if not self.checkpoint.save_best_only or _improved(value, self.state.best, self.checkpoint.mode, monitor):
             self.state.best, self.state.best_epoch = value, len(self.history)
-            self.run.save_model(self.full_model)
-
-    def _save_state(self, epoch: int) -> None:
-        self.run.save_weights(self.full_model)
-        values = [np.asarray(v) for v in self.model.optimizer.variables]
-        atomic_write(self.run.file(OPTIMIZER), lambda partial: _save_arrays(partial, values))
-        self.state.phase_index, self.state.phase_start, self.state.epoch = self.phase_index, self.phase_start, epoch
-        self.run.write_state(self.state)
-
-
-def _save_arrays(path, values: list) -> None:
-    with open(path, "wb") as handle:  # an open file: np.savez would append .npz to the partial name
-        np.savez(handle, *values)
-
-
-def restore_optimizer(run: RunDir, model) -> bool:
-    """Put the saved optimizer variables back (same phase, same trainable variables)."""
-    path = run.file(OPTIMIZER)
-    if not path.exists():
+            return True
         return False
-    saved = np.load(path)
-    values = [saved[f"arr_{i}"] for i in range(len(saved.files))]
-    optimizer = model.optimizer
-    optimizer.build(model.trainable_variables)
-    if len(values) != len(optimizer.variables) or any(
-            tuple(v.shape) != tuple(s.shape) for v, s in zip(optimizer.variables, values)):
-        return False
-    for variable, value in zip(optimizer.variables, values):
-        variable.assign(value)
-    return True

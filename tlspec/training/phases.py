@@ -14,6 +14,7 @@ from tlspec.errors import TlspecError
 from tlspec.model.assemble import apply_freeze
 from tlspec.model.compile import compile_model
 from tlspec.model.targets import prepare
+from tlspec.training.checkpoint import restore_optimizer
 from tlspec.training.data import TrainingData
 from tlspec.training.records import PhaseRecord
 from tlspec.training.session import PhaseStep, Session
@@ -27,10 +28,10 @@ def run_phase(session: Session, data: TrainingData, step: PhaseStep) -> PhaseRec
     cached, reason = cache_decision(session)
     fit_model, phase_data = _fit_target(session, data, cached)
     compile_model(session.assembly, learning_rate(session, step.spec, data.steps_per_epoch), model=fit_model)
-    from tlspec.training.callbacks import RunRecorder, restore_optimizer
+    from tlspec.training.callbacks import RunRecorder
 
     if step.resuming:
-        restore_optimizer(session.run, fit_model)
+        restore_optimizer(session.run, session.state, fit_model)
     recorder = RunRecorder(session.run, session.assembly.model, step.name, step.index, step.start, session.history,
                            validated.spec.train.checkpoint, session.state)
     started, before = time.perf_counter(), session.epoch

@@ -11,6 +11,8 @@ import time
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
+from tlspec.errors import Terminated
+
 
 def _now() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S")
@@ -70,9 +72,11 @@ class RunInfo:
     seconds: float = 0.0
 
     def stop(self, error: BaseException) -> None:
-        interrupted = isinstance(error, KeyboardInterrupt)
-        self.status = "interrupted" if interrupted else "failed"
-        self.stopped = "interrupted (Ctrl-C)" if interrupted else (str(error) or type(error).__name__)[:1000]
+        if isinstance(error, KeyboardInterrupt):
+            self.status = "interrupted"
+            self.stopped = "terminated (SIGTERM)" if isinstance(error, Terminated) else "interrupted (Ctrl-C)"
+        else:
+            self.status, self.stopped = "failed", (str(error) or type(error).__name__)[:1000]
 
     def finish(self, epochs: int, best: dict, seconds: float) -> None:
         self.status, self.finished, self.stopped = "finished", _now(), None

@@ -31,8 +31,6 @@ METRICS = "metrics.json"
 CURVES = "curves.png"
 STATE = "state"
 STATE_FILE = f"{STATE}/state.json"
-WEIGHTS = f"{STATE}/weights.weights.h5"
-OPTIMIZER = f"{STATE}/optimizer.npz"
 
 
 def atomic_write(target: Path, write: Callable[[Path], None]) -> None:
@@ -140,7 +138,7 @@ class RunDir:
     def save_model(self, model, name: str = MODEL) -> None:
         atomic_write(self.file(name), model.save)
 
-    def save_weights(self, model, name: str = WEIGHTS) -> None:
+    def save_weights(self, model, name: str) -> None:
         atomic_write(self.file(name), model.save_weights)
 
 

@@ -21,10 +21,11 @@ from tlspec.model.compile import compile_model
 from tlspec.model.evaluate import evaluate_splits
 from tlspec.spec.checks import MULTI_WORKER_SEED
 from tlspec.spec.validate import ValidatedSpec
+from tlspec.training.checkpoint import restore_weights
 from tlspec.training.data import TrainingData, load_training_data
 from tlspec.training.phases import run_phase
 from tlspec.training.records import PhaseRecord
-from tlspec.training.rundir import CURVES, METRICS, MODEL, SPEC, WEIGHTS, RunDir
+from tlspec.training.rundir import CURVES, METRICS, MODEL, SPEC, RunDir
 from tlspec.training.session import Session, new_info, open_session
 from tlspec.training.sharing import distance
 
@@ -104,7 +105,7 @@ def start_run(session: Session) -> None:
     if distribution.kind != "none":
         session.info.distribute = distribution.info(batch_size)
     if session.resume:
-        session.assembly.model.load_weights(run.file(WEIGHTS))
+        restore_weights(run, session.state, session.assembly.model)
         return
     run.write_text(SPEC, yaml.safe_dump(validated.data, sort_keys=False))
     run.write_info(session.info)

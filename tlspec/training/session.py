@@ -21,6 +21,7 @@ from tlspec.errors import TlspecError
 from tlspec.model.assemble import Assembly
 from tlspec.spec.language import PhaseSpec
 from tlspec.spec.validate import ValidatedSpec
+from tlspec.training.checkpoint import complete_commit
 from tlspec.training.records import HeadRecord, PhaseRecord, ResumeState, RunInfo
 from tlspec.training.rundir import HISTORY, SPEC, RunDir
 
@@ -127,6 +128,7 @@ def _open_run(validated: ValidatedSpec, out, resume: bool) -> tuple[RunDir, Resu
     state = run.read_state()
     if state is None:
         raise TlspecError(f"{run.path} has no finished epoch to resume from; start a new run")
+    complete_commit(run, state)  # a process killed just after its last commit left it half done
     history = run.read_csv(HISTORY)[: state.epoch]
     print(f"resuming {run.path} after epoch {state.epoch}")
     return run, state, history
