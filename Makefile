@@ -3,10 +3,16 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+EDITOR := build/editor
+EDITOR_SERVER_VERSION := 1.25.0
+EDITOR_STAMP := $(EDITOR)/.installed-$(EDITOR_SERVER_VERSION)
 
-.PHONY: setup quickstart test test-fast lint bench schema clean
+.PHONY: setup quickstart test test-fast lint bench schema editor-server clean
 
+# Setup also installs the editor server where npm can; without it (no npm, offline) its test is skipped.
 setup: $(STAMP)
+	@if command -v npm >/dev/null && [ ! -e $(EDITOR_STAMP) ]; then $(MAKE) --no-print-directory editor-server \
+	  || echo "editor server not installed: tests/spec/test_editor_schema.py will be skipped"; fi
 
 $(STAMP): pyproject.toml plugins/tlspec-example/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -46,5 +52,12 @@ bench: setup
 schema: setup
 	$(BIN)/tlspec schema -o specs/tlspec.schema.json
 
+# The YAML language server editors run on specs/*.yaml; tests/spec/test_editor_schema.py drives it.
+editor-server: $(EDITOR_STAMP)
+
+$(EDITOR_STAMP):
+	npm install --prefix $(EDITOR) --save-exact --no-audit --no-fund yaml-language-server@$(EDITOR_SERVER_VERSION)
+	touch $@
+
 clean:
-	rm -rf $(VENV) runs .pytest_cache
+	rm -rf $(VENV) runs .pytest_cache $(EDITOR)
