@@ -59,7 +59,7 @@ from tlspec.plugin.configs import (
     PluginConfig,
     TransformConfig,
 )
-from tlspec.plugin.data import DataContext, DataDescription, DataField
+from tlspec.plugin.data import DataContext, DataDescription, DataField, LabelCounts
 from tlspec.plugin.hookspecs import hookimpl
 from tlspec.plugin.kinds import Backbone, DataSource, FreezePolicy, Head, Plugin, TextTransform
 from tlspec.plugin.paths import read_utf8
@@ -86,7 +86,7 @@ __all__ = [
     # plans and builds
     "TensorInfo", "UNKNOWN", "LayerInfo", "ComponentPlan", "PlanContext", "Built", "StepDecoder",
     # data
-    "DataField", "DataDescription", "DataContext",
+    "DataField", "LabelCounts", "DataDescription", "DataContext",
     # errors and messages
     "PlanError", "UnknownEndpoint", "did_you_mean", "one_of", "format_shape",
     # helpers

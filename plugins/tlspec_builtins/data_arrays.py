@@ -20,6 +20,7 @@ from tlspec.api import (
     DataDescription,
     DataField,
     DataSource,
+    LabelCounts,
     PlanError,
     did_you_mean,
     hookimpl,
@@ -75,8 +76,8 @@ def _describe_arrays(inputs, targets, classes, splits) -> DataDescription:
     _check_class_labels(targets, classes, "targets")
     return DataDescription(
         inputs={n: DataField(tuple(a.shape[1:]), dtype_name(a)) for n, a in inputs.items()},
-        targets={n: DataField(tuple(a.shape[1:]), dtype_name(a),
-                              tuple(classes[n]) if n in classes else None) for n, a in targets.items()},
+        targets={n: DataField(tuple(a.shape[1:]), dtype_name(a), tuple(classes[n]) if n in classes else None,
+                              LabelCounts.of(a) if a.ndim <= 2 else None) for n, a in targets.items()},
         splits=splits,
     )
 

@@ -5,8 +5,8 @@ shuffle (train) -> batch -> random augmentation (train, optional) -> prefetch.
 Images stay raw 0-255 RGB floats: the model holds its own preprocessing.
 
 Before anything is decoded every file is checked to be a complete image of a
-known format; broken ones are skipped and reported (or, with
-``skip_corrupt: false``, rejected).
+known format, with a JPEG header libjpeg accepts (``image_checks``); broken ones
+are skipped and reported (or, with ``skip_corrupt: false``, rejected).
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, PositiveInt
 
 from tlspec.api import DataConfig, DataContext, DataDescription, DataField, DataSource, PlanError, hookimpl
 from tlspec_builtins.data_common import split_indices, target_head
+from tlspec_builtins.image_checks import image_problem
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".gif")
 
@@ -64,26 +65,6 @@ def _class_folders(root: Path, field: str, spec_value: str) -> dict[str, list[Pa
     if not classes:
         raise PlanError(f"{spec_value} has no class subfolders (expected e.g. {spec_value}/cat/*.jpg)", (field,))
     return classes
-
-
-def image_problem(path: Path) -> str | None:
-    """Why ``path`` is not a complete image, or None. Reads only its first and last bytes."""
-    try:
-        with open(path, "rb") as handle:
-            head = handle.read(16)
-            handle.seek(0, 2)
-            size = handle.tell()
-            handle.seek(max(0, size - 1024))
-            tail = handle.read()
-    except OSError as error:
-        return f"unreadable ({error.strerror})"
-    if head.startswith(b"\xff\xd8\xff"):
-        return None if b"\xff\xd9" in tail else "truncated JPEG (no end marker)"
-    if head.startswith(b"\x89PNG\r\n\x1a\n"):
-        return None if b"IEND" in tail else "truncated PNG"
-    if head.startswith((b"GIF87a", b"GIF89a", b"BM")):
-        return None
-    return "not a JPEG, PNG, GIF or BMP image" if size else "empty file"
 
 
 class ImageFolder(DataSource):
@@ -189,7 +170,11 @@ class ImageFolder(DataSource):
             problem = "file not found" if not path.is_file() else image_problem(path)
             if problem:
                 raise PlanError(f"{item}: {problem}")
-            images.append(self._decode(tf.constant(str(path)), config.image_size).numpy())
+            try:
+                images.append(self._decode(tf.constant(str(path)), config.image_size).numpy())
+            except tf.errors.InvalidArgumentError as error:  # a damage the header check cannot see
+                detail = str(error).split("}}")[-1].strip().splitlines()[0]
+                raise PlanError(f"{item}: TensorFlow cannot decode this image ({detail})") from None
         return {config.input: np.stack(images)}
 
 

@@ -16,7 +16,17 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PositiveInt, model_validator
 
-from tlspec.api import DataConfig, DataContext, DataDescription, DataField, DataSource, PlanError, hookimpl, one_of
+from tlspec.api import (
+    DataConfig,
+    DataContext,
+    DataDescription,
+    DataField,
+    DataSource,
+    PlanError,
+    hookimpl,
+    one_of,
+    read_utf8,
+)
 from tlspec_builtins.data_common import array_datasets, split_indices
 from tlspec_builtins.text_vocabulary import (
     OOV,
@@ -92,10 +102,15 @@ def read_sentences(config: TaggedConfig, context: DataContext) -> list[list[tupl
                                 f"indian:<file>, nor a file (looked for {path})", ("corpus",))
             from nltk.corpus.reader import TaggedCorpusReader
 
+            read_utf8(path, ("corpus",))  # NLTK would decode it lazily, failing mid-way without a position
             if str(path.parent) not in nltk.data.path:
                 nltk.data.path.append(str(path.parent))  # NLTK reads corpora only from its data path
             sentences = TaggedCorpusReader(str(path.parent), [path.name]).tagged_sents()
         sentences = [list(s) for s in (sentences[: config.max_sentences] if config.max_sentences else sentences)]
+    except UnicodeDecodeError as error:  # a named corpus in NLTK's data folder, damaged or re-encoded
+        raise PlanError(f"NLTK's {config.corpus} corpus is not UTF-8 text (byte 0x{error.object[error.start]:02x} "
+                        f"at offset {error.start} of one of its files: {error.reason}); reinstall it",
+                        ("corpus",)) from None
     except LookupError as error:
         first = str(error).strip().splitlines()
         raise PlanError(f"NLTK cannot find the {config.corpus} corpus; set NLTK_DATA to a folder holding "

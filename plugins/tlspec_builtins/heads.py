@@ -130,6 +130,9 @@ class Classifier(_DenseHead):
             raise PlanError(f"head '{config.name}' needs integer class labels; the data gives {target.dtype}",
                             ("classes",))
         data_names = list(target.classes) if target.classes else None
+        outside = target.labels.outside(config.class_count) if target.labels and config.class_count else None
+        if outside and data_names is None:
+            raise PlanError(f"head '{config.name}': the data has {outside}", ("classes",))
         if config.classes == "from_data":
             if data_names is None:
                 raise PlanError("classes: from_data, but the data does not name its classes; give the count "

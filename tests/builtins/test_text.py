@@ -273,3 +273,27 @@ def test_saved_gensim_model_and_stacked_bidirectional_rnn(write_spec, corpus, ke
     assert tuple(model.get_layer("encoder_2").output.shape) == (None, 12, 16)
     assert not model.get_layer("backbone_embedding").trainable
     assert "backbone: pretrained vectors cover 20 of 20 vocabulary words (100.0%)" in validated.graph.notes
+
+
+def test_a_tagged_corpus_file_that_is_not_utf8_is_located(write_spec, corpus, tmp_path):
+    lines = (tmp_path / "tiny.pos").read_bytes().splitlines(keepends=True)
+    (tmp_path / "tiny.pos").write_bytes(b"".join(lines[:2]) + "Stra\u00dfe/NOUN ./.\n".encode("latin-1") + lines[2])
+    with pytest.raises(SpecError) as caught:
+        validate_file(write_spec(SPEC.format(freeze="none", cell="gru")))
+    assert str(caught.value) == ("spec.yaml:17:11: data.corpus: tiny.pos is not UTF-8 text: byte 0xdf at line 3, "
+                                 "column 5 (invalid continuation byte); save it as UTF-8")
+
+
+def test_a_named_nltk_corpus_that_is_not_utf8_says_to_reinstall_it(write_spec, corpus, tmp_path, monkeypatch):
+    import nltk
+
+    hindi = tmp_path / "nltk" / "corpora" / "indian"
+    hindi.mkdir(parents=True)
+    (hindi / "hindi.pos").write_bytes("\u0939\u093f/NN ./.\n".encode() + b"\xff\xfe/NN\n")
+    monkeypatch.setattr(nltk.data, "path", [str(tmp_path / "nltk")])
+    path = write_spec(SPEC.format(freeze="none", cell="gru").replace("corpus: tiny.pos", "corpus: indian:hindi.pos"))
+    with pytest.raises(SpecError) as caught:
+        validate_file(path)
+    assert str(caught.value) == (
+        "spec.yaml:17:11: data.corpus: NLTK's indian:hindi.pos corpus is not UTF-8 text (byte 0xff at offset 14 of "
+        "one of its files: invalid start byte); reinstall it")

@@ -2,7 +2,10 @@
 
 import json
 
+import pytest
+
 from helpers import cnn_spec, run_cli
+from tlspec.errors import TlspecError
 from tlspec.spec.validate import validate_file
 from tlspec.training.runner import train
 
@@ -17,6 +20,12 @@ def test_evaluate_and_predict_a_run(write_spec, image_data, keras):
     predictions = predict_run("run", files)
     assert [p["heads"]["animal"]["label"] for p in predictions] == ["cat"] * 3 + ["dog"] * 3
     assert set(predictions[0]["heads"]["animal"]["probabilities"]) == {"cat", "dog"}
+    whole = (image_data / "test" / "cat" / "cat.0.jpg").read_bytes()
+    frame = whole.index(b"\xff\xc0") + 5
+    (image_data / "zero-height.jpg").write_bytes(whole[:frame] + b"\x00\x00" + whole[frame + 2:])
+    with pytest.raises(TlspecError) as caught:
+        predict_run("run", [str(image_data / "zero-height.jpg")])
+    assert str(caught.value).endswith("zero-height.jpg: broken JPEG (the frame is 16×0 pixels)")
 
 
 def test_predict_command_line(write_spec, image_data, keras):

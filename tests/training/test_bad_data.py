@@ -73,10 +73,16 @@ def test_image_size_that_does_not_fit_the_model(write_spec, images):
 def test_corrupt_jpeg_is_skipped_and_reported(write_spec, images, keras, capsys):
     broken = images / "train" / "cat" / "cat.3.jpg"
     broken.write_bytes(broken.read_bytes()[:200])  # a truncated download
-    result = train(validate_file(spec(write_spec)), out="run", verbose=0)
+    bad_table = images / "train" / "cat" / "cat.4.jpg"  # whole, but TensorFlow's decoder rejects its header
+    data = bad_table.read_bytes()
+    table = data.index(b"\xff\xc4") + 5
+    bad_table.write_bytes(data[:table] + b"\xff" * 16 + data[table + 16:])
+    frozen = write_spec(SPEC.format(classes="from_data", size=16, skip="true") + "freeze: all\n")
+    result = train(validate_file(frozen), out="run", verbose=0)  # features cached: decoded before training
+    assert result.phases[0].cached_features
     printed = capsys.readouterr().out
-    assert f"note: skipped 1 unreadable image(s) in the train split: {broken} (truncated JPEG (no end marker))" \
-        in printed
+    assert (f"note: skipped 2 unreadable image(s) in the train split: {broken} (truncated JPEG (it ends inside its "
+            f"header)); {bad_table} (broken JPEG (bad Huffman table))") in printed
     assert result.run.read_json("run.json")["notes"] == [printed.split("note: ")[1].splitlines()[0]]
 
 
@@ -258,3 +264,34 @@ def test_inline_data_without_examples_is_refused(write_spec):
     path = write_spec(CSV_SPEC.replace("{plugin: arrays, train: data.csv, inputs: {x: [a, b]}, targets: {y: c}}",
                                        "{plugin: inline, inputs: {x: []}, targets: {y: []}}"))
     assert only_problem(path) == "spec.yaml:6:7: data: the data has no examples"
+
+
+def test_a_decode_failure_mid_training_is_reported_not_an_internal_error(images, keras):
+    import tensorflow as tf
+
+    from tlspec.training.runner import undecodable_input
+
+    whole = (images / "train" / "cat" / "cat.0.jpg").read_bytes()
+    table = whole.index(b"\xff\xc4") + 5
+    damaged = images / "damaged.jpg"
+    damaged.write_bytes(whole[:table] + b"\xff" * 16 + whole[table + 16:])
+    decoded = tf.data.Dataset.from_tensor_slices([str(damaged)]).map(
+        lambda path: tf.io.decode_image(tf.io.read_file(path), channels=3, expand_animations=False))
+    with pytest.raises(tf.errors.InvalidArgumentError) as caught:
+        list(decoded)
+    assert str(undecodable_input(caught.value)) == (
+        "training stopped: TensorFlow could not decode an input file (jpeg::Uncompress failed. Invalid JPEG data "
+        "or crop window.), which the data plugin's checks did not catch; remove or re-save the damaged file and "
+        "continue with --resume")
+    assert undecodable_input(tf.errors.InvalidArgumentError(None, None, "Incompatible shapes: [2] vs. [3]")) is None
+
+
+def test_numeric_labels_outside_the_head_classes_are_refused_at_validate(write_spec, tmp_path):
+    np.savez(tmp_path / "data.npz", x=np.zeros((7, 2)), y=np.array([0, 1, 2, 4, 1, -1, 4]))
+    path = write_spec(CSV_SPEC.replace("data.csv, inputs: {x: [a, b]}, targets: {y: c}",
+                                       "data.npz, inputs: {x: x}, targets: {y: y}")
+                      .replace("plugin: regression", "plugin: classifier, classes: 3"))
+    assert only_problem(path) == ("spec.yaml:5:48: heads[0].classes: head 'y': the data has 3 labels outside the 3 "
+                                  "classes (labels 0..2); the first is 4, example 4")
+    np.savez(tmp_path / "data.npz", x=np.zeros((7, 2)), y=np.array([0, 1, 2, 2, 1, 0, 2]))
+    validate_file(path)  # every label a class: valid

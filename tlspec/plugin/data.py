@@ -10,17 +10,56 @@ from pathlib import Path
 
 from tlspec.plugin.paths import resolve_spec_path
 
+MAX_DISTINCT_LABELS = 10_000
+
+
+@dataclass(frozen=True)
+class LabelCounts:
+    """The distinct whole-number labels of a target, how often each occurs and the first example
+    (0-based) that has it: lets a head check its classes before training."""
+
+    values: tuple[int, ...]
+    counts: tuple[int, ...]
+    first_examples: tuple[int, ...]
+
+    @classmethod
+    def of(cls, labels) -> LabelCounts | None:
+        """From an array of labels; None if they are not all whole numbers, or take more than
+        ``MAX_DISTINCT_LABELS`` values (no classifier has that many classes; it is not worth the memory)."""
+        import numpy as np
+
+        flat = np.asarray(labels).reshape(-1)
+        if flat.dtype.kind not in "iub" and not (flat.dtype.kind == "f" and np.all(flat == np.round(flat))):
+            return None
+        values, first, counts = np.unique(flat, return_index=True, return_counts=True)
+        if len(values) > MAX_DISTINCT_LABELS:
+            return None
+        return cls(tuple(int(v) for v in values), tuple(int(c) for c in counts), tuple(int(f) for f in first))
+
+    def outside(self, class_count: int) -> str | None:
+        """'N labels outside ...; the first is V, example E', or None when every label is a class."""
+        bad = [(first, value, count) for value, count, first in zip(self.values, self.counts, self.first_examples)
+               if not 0 <= value < class_count]
+        if not bad:
+            return None
+        total = sum(count for _, _, count in bad)
+        first, value, _ = min(bad)
+        return (f"{total} label{'s' if total != 1 else ''} outside the {class_count} classes (labels 0.."
+                f"{class_count - 1}); the first is {value}, example {first + 1}")
+
 
 @dataclass(frozen=True)
 class DataField:
     """One thing a data source yields per example: shape without the batch axis, dtype.
 
-    ``classes``: for a class label, the class names in label order.
+    ``classes``: for a class label, the class names in label order. ``labels``: for whole-number
+    targets, which labels occur (a source that has the values at hand fills it in).
     """
 
     shape: tuple[int | None, ...]
     dtype: str
     classes: tuple[str, ...] | None = None
+    labels: LabelCounts | None = None
 
 
 @dataclass
