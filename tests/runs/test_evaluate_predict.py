@@ -27,6 +27,13 @@ def test_evaluate_and_predict_a_run(write_spec, image_data, keras):
         predict_run("run", [str(image_data / "zero-height.jpg")])
     assert str(caught.value).endswith("zero-height.jpg: broken JPEG (the frame is 16×0 pixels)")
 
+    inputs = keras.Input((16, 16, 3), name="image")  # a model safe mode refuses, in place of the trained one
+    keras.Model(inputs, {"animal": keras.layers.Lambda(lambda x: x[:, 0, 0, :2])(inputs)}).save("run/model.keras")
+    with pytest.raises(TlspecError) as caught:
+        predict_run("run", files[:1])
+    assert str(caught.value).startswith("run/model.keras cannot be loaded in safe mode: Requested the "
+                                        "deserialization of a `Lambda` layer")
+
 
 def test_predict_command_line(write_spec, image_data, keras):
     train(validate_file(cnn_spec(write_spec)), out="run", verbose=0)

@@ -1,13 +1,14 @@
 """Random mutations of the shipped specs end in a valid spec or in located problems only, quickly.
 
-The fast suite runs a few hundred cases; the slow suite 12,000 (about a minute). A failure names the
-case, so ``run_case(case, workspace(tmp), seed)`` reproduces it.
+The fast suite runs a few hundred cases; the slow suite 12,000 (about a minute), and 2,000 of the three
+specs that read an NLTK corpus. A failure names the case, so ``run_case(case, workspace(tmp), seed)``
+reproduces it.
 """
 
 from collections import Counter
 
 import pytest
-from spec_fuzzer import run_cases, workspace
+from spec_fuzzer import corpus_specs, run_cases, workspace
 
 SEED = 20261201
 
@@ -31,3 +32,13 @@ def test_mutated_specs_twelve_thousand(tmp_path):
     verdicts = assert_every_case_is_handled(outcomes)
     print(f"\nfuzz seed {SEED + 1}: {dict(verdicts)}; slowest case {max(o.seconds for o in outcomes):.2f} s; "
           f"plugin crashes reported {sum('failed in' in o.detail for o in outcomes)}")
+
+
+@pytest.mark.slow
+def test_mutated_corpus_specs(tmp_path):
+    specs = workspace(tmp_path)
+    outcomes = run_cases(2_000, specs, SEED + 2, sources=corpus_specs(specs))
+    verdicts = assert_every_case_is_handled(outcomes)
+    assert verdicts["located"] > 800 and verdicts["valid"] > 100
+    print(f"\nfuzz seed {SEED + 2} (corpus specs): {dict(verdicts)}; slowest case "
+          f"{max(o.seconds for o in outcomes):.2f} s")

@@ -295,3 +295,10 @@ def test_numeric_labels_outside_the_head_classes_are_refused_at_validate(write_s
                                   "classes (labels 0..2); the first is 4, example 4")
     np.savez(tmp_path / "data.npz", x=np.zeros((7, 2)), y=np.array([0, 1, 2, 2, 1, 0, 2]))
     validate_file(path)  # every label a class: valid
+
+
+def test_inline_inputs_and_targets_of_different_lengths(write_spec):
+    path = write_spec(CSV_SPEC.replace("{plugin: arrays, train: data.csv, inputs: {x: [a, b]}, targets: {y: c}}",
+                                       "{plugin: inline, inputs: {x: [[1, 2], [3, 4]]}, targets: {y: [1, 2, 3]}}"))
+    assert only_problem(path) == ("spec.yaml:6:7: data: inputs and targets have different numbers of examples "
+                                  "(x: 2, y: 3)")
