@@ -61,7 +61,9 @@ from tlspec.plugin.configs import (
 )
 from tlspec.plugin.data import DataContext, DataDescription, DataField, LabelCounts
 from tlspec.plugin.hookspecs import hookimpl
+from tlspec.plugin.keras_objects import KerasObject
 from tlspec.plugin.kinds import Backbone, DataSource, FreezePolicy, Head, Plugin, TextTransform
+from tlspec.plugin.outputs import ONE_HOT_LOSSES, HeadOutput, describe_output
 from tlspec.plugin.paths import read_utf8
 from tlspec.plugin.shapes import (
     UNKNOWN,
@@ -85,6 +87,10 @@ __all__ = [
     "PluginConfig", "ComponentConfig", "HeadConfig", "FreezeConfig", "DataConfig", "TransformConfig", "IDENTIFIER",
     # plans and builds
     "TensorInfo", "UNKNOWN", "LayerInfo", "ComponentPlan", "PlanContext", "Built", "StepDecoder",
+    # what a head's output means
+    "HeadOutput", "describe_output", "ONE_HOT_LOSSES",
+    # Keras objects (losses, metrics, layers) a plugin contributes
+    "KerasObject",
     # data
     "DataField", "LabelCounts", "DataDescription", "DataContext",
     # errors and messages

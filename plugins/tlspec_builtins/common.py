@@ -119,3 +119,13 @@ def component_layers(model_or_layers, exclude: Sequence = ()) -> list:
     excluded = {id(layer) for layer in exclude}
     return [layer for layer in layers
             if not isinstance(layer, keras.layers.InputLayer) and id(layer) not in excluded]
+
+
+def class_names(classes) -> tuple[str, ...] | None:
+    """A head's class names from its ``classes`` option: the names, or "0".."n-1" for a count (None while
+    it is still 'from_data')."""
+    if isinstance(classes, list):
+        return tuple(classes)
+    if isinstance(classes, int):
+        return tuple(str(label) for label in range(classes))
+    return None

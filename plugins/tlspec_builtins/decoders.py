@@ -20,13 +20,14 @@ from tlspec.api import (
     ComponentPlan,
     Head,
     HeadConfig,
+    HeadOutput,
     PlanContext,
     PlanError,
     StepDecoder,
     TensorInfo,
     hookimpl,
 )
-from tlspec_builtins.common import Rate
+from tlspec_builtins.common import Rate, class_names
 
 STATES_PER_CELL = {"lstm": 2, "gru": 1, "simple": 1}
 CELLS = {"lstm": "LSTM", "gru": "GRU", "simple": "SimpleRNN"}
@@ -62,6 +63,9 @@ class SequenceDecoder(Head):
     default_loss = "sparse_categorical_crossentropy"
     default_metrics = ("accuracy",)
     reads_groups = True
+
+    def output(self, config: DecoderConfig) -> HeadOutput:
+        return HeadOutput("labels", class_names(config.classes))
 
     def _state_width(self, config: DecoderConfig, inputs: Sequence[TensorInfo]) -> int | None:
         if len(inputs) != 1:

@@ -13,7 +13,18 @@ from typing import Literal
 
 from pydantic import Field, PositiveInt, field_validator
 
-from tlspec.api import Built, ComponentPlan, Head, HeadConfig, PlanContext, PlanError, TensorInfo, hookimpl
+from tlspec.api import (
+    ONE_HOT_LOSSES,
+    Built,
+    ComponentPlan,
+    Head,
+    HeadConfig,
+    HeadOutput,
+    PlanContext,
+    PlanError,
+    TensorInfo,
+    hookimpl,
+)
 from tlspec_builtins.common import (
     Activation,
     HiddenLayer,
@@ -21,6 +32,7 @@ from tlspec_builtins.common import (
     Rate,
     apply,
     check_head_input,
+    class_names,
     concatenate,
     hidden_layers,
     pool,
@@ -148,6 +160,13 @@ class Classifier(_DenseHead):
             if config.class_names is None:
                 return config.model_copy(update={"classes": data_names})
         return config
+    def output(self, config: ClassifierConfig) -> HeadOutput:
+        if config.activation == "sigmoid":
+            targets = "multi_hot"
+        else:
+            targets = "one_hot" if self.loss(config) in ONE_HOT_LOSSES else "labels"
+        return HeadOutput(targets, class_names(config.classes))
+
     def loss(self, config: ClassifierConfig) -> str:
         if config.loss:
             return config.loss
@@ -208,6 +227,9 @@ class TokenClassifier(Head):
         count = config.classes if isinstance(config.classes, int) else len(config.classes)
         output = apply(keras.layers.Dense(count, activation="softmax", name=config.name), x, created)
         return Built(output=output, layers=created)
+
+    def output(self, config: TokenClassifierConfig) -> HeadOutput:
+        return HeadOutput("labels", class_names(config.classes))
 
     def adopt_target(self, config: TokenClassifierConfig, target):
         if len(target.shape) != 1 or not target.dtype.startswith("int"):

@@ -25,7 +25,7 @@ def test_builtins_come_from_the_tlspec_distribution_through_entry_points():
     assert registry.failures == []
     assert set(registry.names("backbone")) == {"keras_app", "keras_file", "mlp", "word_embedding", "rnn", "char_cnn",
                                                "text_cnn", "small_cnn"}
-    assert registry.names("head") == ["classifier", "regression", "sequence_decoder", "token_classifier"]
+    assert registry.names("head") == ["classifier", "coral", "regression", "sequence_decoder", "token_classifier"]
     assert registry.names("data") == ["arrays", "image_folder", "inline", "nltk_tagged", "parallel_text",
                                       "synthetic_shapes", "text_classes"]
     assert registry.names("freeze") == ["all", "fraction", "none", "pattern", "train_last", "until"]
@@ -154,7 +154,7 @@ def test_misspelt_hook_fails_its_plugin_by_name_and_the_others_still_load(tmp_pa
         "entry_point": "typo", "distribution": "tlspec-typo", "version": "1.2.3",
         "error": "unknown hook 'tlspec_freeze_policy' (did you mean 'tlspec_freeze_policies'?); tlspec's hooks are "
                  "'tlspec_backbones', 'tlspec_data_sources', 'tlspec_freeze_policies', 'tlspec_heads', "
-                 "'tlspec_text_transforms'"}]
+                 "'tlspec_keras_objects', 'tlspec_text_transforms'"}]
     assert {p["name"] for p in report["plugins"]} >= {"keras_app", "classifier", "until"}
 
 

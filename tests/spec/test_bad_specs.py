@@ -39,7 +39,7 @@ def test_unknown_plugin_lists_installed_and_suggests(write_spec):
     message = only_problem(path)
     assert message.startswith("spec.yaml:10:13: heads[0].plugin: unknown head plugin 'classifer' "
                               "(did you mean 'classifier'?)")
-    assert "installed head plugins: 'classifier', 'regression'" in message
+    assert "installed head plugins: 'classifier', 'coral', 'regression'" in message
 
 
 def test_missing_plugin_field(write_spec):

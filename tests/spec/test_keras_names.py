@@ -1,7 +1,7 @@
 """Loss and metric names are checked by `tlspec validate` from a TensorFlow-free list that matches Keras."""
 
 from helpers import only_problem
-from tlspec.spec.keras_names import LOSSES, METRICS
+from tlspec.plugin.keras_names import LOSSES, METRICS
 
 SPEC = ("tlspec: 1\nname: t\nbackbone: {{plugin: mlp, input_shape: [3], units: [4]}}\n"
         "heads:\n  - {{name: o, plugin: regression, {options}}}\n")
@@ -13,7 +13,7 @@ def test_the_lists_are_what_the_installed_keras_resolves(keras):
     installed_losses = tuple(sorted(losses.ALL_OBJECTS_DICT))
     installed_metrics = tuple(sorted(metrics.ALL_OBJECTS_DICT))
     assert (LOSSES, METRICS) == (installed_losses, installed_metrics), (
-        f"Keras {keras.__version__} resolves other names; paste these into tlspec/spec/keras_names.py:\n"
+        f"Keras {keras.__version__} resolves other names; paste these into tlspec/plugin/keras_names.py:\n"
         f"LOSSES = {installed_losses}\nMETRICS = {installed_metrics}")
 
 

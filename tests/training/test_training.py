@@ -155,7 +155,7 @@ def test_balanced_class_weights():
 
     labels = np.array([0] * 30 + [1] * 10, dtype="int32")
     dataset = tf.data.Dataset.from_tensor_slices(({"x": np.zeros((40, 1))}, {"a": labels})).batch(8)
-    target = HeadTarget("a", "sparse_categorical_crossentropy", ["cat", "dog"], 2)
+    target = HeadTarget("a", "labels", ["cat", "dog"], 2)
     tables = class_weight_tables({"a": "balanced"}, [target], dataset)
     np.testing.assert_allclose(tables["a"], [40 / (2 * 30), 40 / (2 * 10)])
     assert class_weight_tables({"a": {"dog": 3.0}}, [target], dataset)["a"].tolist() == [1.0, 3.0]

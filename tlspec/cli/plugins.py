@@ -1,4 +1,5 @@
-"""``tlspec plugins``: installed plugins by kind, and plugins that failed to load, with the reason."""
+"""``tlspec plugins``: installed plugins by kind, the Keras objects plugins add, and plugins that failed to
+load, with the reason."""
 
 from __future__ import annotations
 
@@ -21,6 +22,9 @@ def run(args) -> int:
     records = [{"kind": r.kind, "name": r.name, "distribution": r.origin.distribution,
                 "version": r.origin.version, "entry_point": r.origin.entry_point,
                 "summary": r.plugin.summary} for r in registry.all_records()]
+    records += [{"kind": f"keras {r.declaration.kind}", "name": name, "distribution": r.origin.distribution,
+                 "version": r.origin.version, "entry_point": r.origin.entry_point, "summary": r.declaration.target}
+                for name, r in sorted(registry.keras_objects.items())]
     failures = [{"entry_point": f.origin.entry_point, "distribution": f.origin.distribution,
                  "version": f.origin.version, "error": f.error} for f in registry.failures]
     if args.json:

@@ -62,9 +62,11 @@ def layer_info(layer) -> LayerInfo:
 
 
 def assemble(validated: ValidatedSpec) -> Assembly:
+    from tlspec.model.custom_objects import register_plugin_objects
     from tlspec.model.runtime import keras as load_keras
 
     keras = load_keras()
+    register_plugin_objects(validated.registry)  # a plugin's layers, losses and metrics, by name
     problems = Problems(validated.locations)
     if validated.spec.seed is not None:
         keras.utils.set_random_seed(validated.spec.seed)

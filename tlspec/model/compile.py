@@ -8,13 +8,28 @@ from __future__ import annotations
 
 from tlspec.errors import did_you_mean
 from tlspec.model.assemble import Assembly
-from tlspec.spec.keras_names import COMPILE_METRIC_ALIASES
+from tlspec.plugin.keras_names import COMPILE_METRIC_ALIASES
+from tlspec.plugin.manager import default_registry
 from tlspec.spec.problems import Problems
 
 
 def _public_names(module) -> list[str]:
     """Snake-case function names of a Keras module (its losses or metrics)."""
     return [name for name in dir(module) if name[:1].islower() and name not in ("get", "serialize", "deserialize")]
+
+
+def _resolve(name: str, module, registry, kinds: tuple[str, ...]):
+    """A loss or metric for ``compile``: Keras' own name as it is, a plugin's object itself (Keras resolves
+    only its own names from strings); None if neither knows it."""
+    record = registry.keras_objects.get(name)
+    if record is not None and record.declaration.kind in kinds:
+        value = record.declaration.load()
+        return value() if isinstance(value, type) else value  # a Loss or Metric class: one instance
+    try:
+        module.get(name)
+    except (ValueError, TypeError):
+        return None
+    return name
 
 
 def make_optimizer(assembly: Assembly, problems: Problems, learning_rate=None):
@@ -40,25 +55,24 @@ def compile_model(assembly: Assembly, learning_rate=None, model=None) -> None:
     import keras
 
     problems = Problems(assembly.validated.locations)
+    registry = assembly.validated.registry or default_registry()
     losses, metrics, weights = {}, {}, {}
     for component in assembly.graph.heads():
         head, config, path = component.section.record.plugin, component.section.config, component.path
         loss = head.loss(config)
-        try:
-            keras.losses.get(loss)
-            losses[component.name] = loss
-        except (ValueError, TypeError):
-            hint = did_you_mean(loss, _public_names(keras.losses))
+        losses[component.name] = _resolve(loss, keras.losses, registry, ("loss",))
+        if losses[component.name] is None:
+            hint = did_you_mean(loss, _public_names(keras.losses) + registry.keras_object_names("loss"))
             problems.at_value(path + ("loss",), f"unknown Keras loss '{loss}'{hint}")
-        head_metrics = head.metrics(config)
-        for index, metric in enumerate(head_metrics):
-            if metric in COMPILE_METRIC_ALIASES:
-                continue
-            try:
-                keras.metrics.get(metric)
-            except (ValueError, TypeError):
-                hint = did_you_mean(metric, _public_names(keras.metrics) + list(COMPILE_METRIC_ALIASES))
+        head_metrics = []
+        for index, metric in enumerate(head.metrics(config)):
+            resolved = metric if metric in COMPILE_METRIC_ALIASES else _resolve(metric, keras.metrics, registry,
+                                                                               ("metric", "loss"))
+            if resolved is None:
+                hint = did_you_mean(metric, _public_names(keras.metrics) + list(COMPILE_METRIC_ALIASES)
+                                    + registry.keras_object_names("metric", "loss"))
                 problems.at_value(path + ("metrics", index), f"unknown Keras metric '{metric}'{hint}")
+            head_metrics.append(resolved)
         metrics[component.name] = head_metrics
         weights[component.name] = config.loss_weight
     optimizer = make_optimizer(assembly, problems, learning_rate)

@@ -7,38 +7,46 @@ from dataclasses import dataclass
 import numpy as np
 
 from tlspec.errors import TlspecError, one_of
+from tlspec.plugin.outputs import HeadOutput
+from tlspec.spec.problems import Problems
 
 # The target key an ``adapt`` section's importance weight travels under, beside each head's target.
 WEIGHT_KEY = "__importance_weight__"
 
-ONE_HOT_LOSSES = {"categorical_crossentropy", "categorical_focal_crossentropy", "categorical_hinge",
-                  "kl_divergence", "kld"}
-
-
 @dataclass(frozen=True)
 class HeadTarget:
     name: str
-    loss: str
-    classes: list[str] | None  # class names of a classifier head, in label order
+    encoding: str  # HeadOutput.targets: values | labels | one_hot | multi_hot
+    classes: list[str] | None  # class names, in label order
     units: int
 
     @property
     def one_hot(self) -> bool:
-        return self.loss in ONE_HOT_LOSSES
+        return self.encoding == "one_hot"
 
     @property
     def integer_labels(self) -> bool:
-        return self.loss.startswith("sparse_")
+        return self.encoding == "labels"
+
+
+def head_outputs(assembly) -> dict[str, HeadOutput]:
+    """What each head declares its output means (``Head.output``); a plugin failure is a located problem."""
+    problems = Problems(assembly.validated.locations)
+    outputs = {}
+    for component in assembly.graph.heads():
+        output = problems.call(component.section, "output")
+        if output is not None and not isinstance(output, HeadOutput):
+            problems.at_key(component.path, f"head plugin '{component.section.record.name}': output() returned "
+                                            f"{output!r}, not a tlspec.api.HeadOutput")
+        outputs[component.name] = output
+    problems.raise_if_any()
+    return outputs
 
 
 def head_targets(assembly) -> list[HeadTarget]:
-    result = []
-    for component in assembly.graph.heads():
-        head, config = component.section.record.plugin, component.section.config
-        classes = getattr(config, "classes", None)
-        result.append(HeadTarget(component.name, head.loss(config), classes if isinstance(classes, list) else None,
-                                 int(assembly.built[component.name].output.shape[-1])))
-    return result
+    """Each head's targets, as the head declares them."""
+    return [HeadTarget(name, output.targets, list(output.classes) if output.classes else None,
+                       int(assembly.built[name].output.shape[-1])) for name, output in head_outputs(assembly).items()]
 
 
 def class_weight_tables(spec_weights: dict, targets: list[HeadTarget], train_dataset) -> dict[str, np.ndarray]:

@@ -8,7 +8,8 @@ group, exactly like tlspec's own built-ins::
 
 and implements any of these hooks with ``@tlspec.api.hookimpl``. Each hook is
 called once, with no arguments, when plugins are discovered, and returns the
-plugin objects of one kind (instances of the base classes in ``tlspec.api``).
+plugin objects of one kind (instances of the base classes in ``tlspec.api``),
+or, for ``tlspec_keras_objects``, declarations of Keras objects.
 A function marked ``@hookimpl`` whose name is none of these (a misspelt hook)
 makes its plugin fail to load, reported by ``tlspec plugins``, instead of being
 ignored. Keep module import cheap: import Keras inside ``build``.
@@ -64,4 +65,15 @@ def tlspec_text_transforms():
 
     A text transform rewrites texts before tokenizing (e.g. transliteration into
     another script); text data sources list them under ``transforms:``.
+    """
+
+
+@hookspec
+def tlspec_keras_objects():
+    """Return an iterable of ``tlspec.api.KerasObject`` declarations.
+
+    Losses, metrics, layers and other serializable Keras objects the plugin's heads and
+    backbones use, by name and import path. Their names are known to ``tlspec validate``
+    without TensorFlow; the objects are imported and registered with Keras before every
+    build and every reload of a model.
     """

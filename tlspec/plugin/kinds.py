@@ -19,6 +19,7 @@ from tlspec.errors import PlanError
 from tlspec.plugin import hookspecs
 from tlspec.plugin.configs import ComponentConfig, DataConfig, FreezeConfig, HeadConfig, PluginConfig, TransformConfig
 from tlspec.plugin.data import DataContext, DataDescription, DataField
+from tlspec.plugin.outputs import HeadOutput, describe_output
 from tlspec.plugin.shapes import Built, ComponentPlan, LayerInfo, PlanContext, StepDecoder, TensorInfo
 
 
@@ -73,6 +74,15 @@ class Head(Plugin):
     def step_decoder(self, config: HeadConfig, built: Built, context: PlanContext) -> StepDecoder | None:
         """For a head that generates sequences: one decoding step over its trained layers (else None)."""
         return None
+
+    def output(self, config: HeadConfig) -> HeadOutput:
+        """What this head's output means: how its targets are encoded, and its class names (with
+        ``config`` as ``adopt_target`` completed it). Default: plain values, as for a regression."""
+        return HeadOutput()
+
+    def describe_prediction(self, config: HeadConfig, output: HeadOutput, values: Any) -> dict:
+        """What one example's output (an array) says, as ``tlspec predict`` shows it (JSON-ready)."""
+        return describe_output(output, values)
 
     def loss(self, config: HeadConfig) -> str:
         return config.loss or self.default_loss

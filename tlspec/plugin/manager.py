@@ -20,7 +20,10 @@ import pluggy
 from tlspec.errors import did_you_mean, one_of
 from tlspec.plugin import hookspecs
 from tlspec.plugin.configs import PluginConfig
+from tlspec.plugin.keras_objects import KerasObject, declaration_problem
 from tlspec.plugin.kinds import KINDS, PluginKind
+
+HOOK_NAMES = (*(kind.hook_name for kind in KINDS.values()), hookspecs.tlspec_keras_objects.__name__)
 
 
 @dataclass(frozen=True)
@@ -61,10 +64,21 @@ class UnknownPlugin(LookupError):
         super().__init__(f"unknown {kind} plugin '{name}'{hint}; installed {kind} plugins: {one_of(known)}")
 
 
+@dataclass(frozen=True)
+class KerasObjectRecord:
+    declaration: KerasObject
+    origin: Origin
+
+
 @dataclass
 class Registry:
     records: dict[str, dict[str, PluginRecord]] = field(default_factory=lambda: {kind: {} for kind in KINDS})
     failures: list[PluginFailure] = field(default_factory=list)
+    keras_objects: dict[str, KerasObjectRecord] = field(default_factory=dict)
+
+    def keras_object_names(self, *kinds: str) -> list[str]:
+        """The names of the plugins' Keras objects of these kinds (loss, metric, layer, object)."""
+        return sorted(name for name, record in self.keras_objects.items() if record.declaration.kind in kinds)
 
     def get(self, kind: str, name: str) -> PluginRecord:
         try:
@@ -92,6 +106,19 @@ class Registry:
                               f"{existing.origin.distribution} ({existing.origin.entry_point}); ignored")
             return
         self.records[kind.name][plugin.name] = PluginRecord(kind.name, plugin.name, plugin, origin)
+
+
+    def add_keras_object(self, declaration: object, origin: Origin) -> None:
+        problem = declaration_problem(declaration)
+        if problem:
+            self.fail(origin, problem)
+            return
+        existing = self.keras_objects.get(declaration.name)
+        if existing is not None:
+            self.fail(origin, f"Keras object name '{declaration.name}' is already provided by "
+                              f"{existing.origin.distribution} ({existing.origin.entry_point}); ignored")
+            return
+        self.keras_objects[declaration.name] = KerasObjectRecord(declaration, origin)
 
 
 def _shape_problem(kind: PluginKind, plugin: object) -> str | None:
@@ -138,23 +165,26 @@ class _Loader:
     def collect(self) -> None:
         for name, origin in self.origins.items():
             for kind in KINDS.values():
-                caller = getattr(self.manager.hook, kind.hook_name)
-                for implementation in caller.get_hookimpls():
-                    if implementation.plugin_name == name:
-                        self._call(implementation, kind, origin)
+                for plugin in self._provided(kind.hook_name, name, origin):
+                    self.registry.add(kind, plugin, origin)
+            for declaration in self._provided(hookspecs.tlspec_keras_objects.__name__, name, origin):
+                self.registry.add_keras_object(declaration, origin)
 
-    def _call(self, implementation, kind: PluginKind, origin: Origin) -> None:
-        try:
-            provided = list(implementation.function() or ())
-        except Exception as exc:
-            self.registry.fail(origin, f"{kind.hook_name}() raised {type(exc).__name__}: {exc}")
-            return
-        for plugin in provided:
-            self.registry.add(kind, plugin, origin)
+    def _provided(self, hook_name: str, plugin_name: str, origin: Origin) -> list:
+        """What the plugin's implementation of the hook returns; a failure is recorded, not raised."""
+        provided = []
+        for implementation in getattr(self.manager.hook, hook_name).get_hookimpls():
+            if implementation.plugin_name != plugin_name:
+                continue
+            try:
+                provided += list(implementation.function() or ())
+            except Exception as exc:
+                self.registry.fail(origin, f"{hook_name}() raised {type(exc).__name__}: {exc}")
+        return provided
 
 
 def _unknown_hook_message(plugin: object) -> str:
-    hooks = [kind.hook_name for kind in KINDS.values()]
+    hooks = list(HOOK_NAMES)
     marker = f"{hookspecs.PROJECT}_impl"
     unknown = sorted(name for name in dir(plugin)
                      if getattr(getattr(plugin, name, None), marker, None) is not None and name not in hooks)

@@ -7,6 +7,8 @@ validated as if it still lived there.
 
 from __future__ import annotations
 
+import importlib.metadata as metadata
+import sys
 from pathlib import Path
 
 from tlspec.errors import TlspecError
@@ -23,9 +25,29 @@ def open_run(run_dir) -> tuple[RunDir, RunInfo, ValidatedSpec]:
     keras()  # start TensorFlow quietly before a data plugin imports it
     run = RunDir.existing(run_dir)
     info = run.read_info()
+    check_plugins(run, info)
     if not run.file(MODEL).exists():
         raise TlspecError(f"{run.path} has no {MODEL} (the run did not finish an epoch)")
     return run, info, saved_spec(run, info)
+
+
+def check_plugins(run: RunDir, info: RunInfo) -> None:
+    """The plugin distributions the run was trained with are installed (a different version is only noted)."""
+    missing = []
+    for distribution, version in info.plugins.items():
+        try:
+            installed = metadata.version(distribution)
+        except metadata.PackageNotFoundError:
+            missing.append((distribution, version))
+            continue
+        if installed != version:
+            print(f"note: {run.path} was trained with {distribution} {version}; {installed} is installed",
+                  file=sys.stderr)
+    if missing:
+        names = ", ".join(f"{distribution} {version}" for distribution, version in missing)
+        pins = " ".join(f"'{distribution}=={version}'" for distribution, version in missing)
+        raise TlspecError(f"{run.path} was trained with plugins from {names}, not installed here: "
+                          f"pip install {pins}")
 
 
 def saved_spec(run: RunDir, info: RunInfo | None = None) -> ValidatedSpec:
@@ -40,10 +62,13 @@ def saved_spec(run: RunDir, info: RunInfo | None = None) -> ValidatedSpec:
     return validate_data(data, locations, Path(info.spec_dir) / SPEC)
 
 
-def load_model(run: RunDir):
+def load_model(run: RunDir, registry=None):
+    from tlspec.model.custom_objects import register_plugin_objects
     from tlspec.model.runtime import keras
 
     import tlspec.model.layers  # noqa: F401 - registers tlspec's serializable layers
+
+    register_plugin_objects(registry)
 
     try:
         return keras().saving.load_model(run.file(MODEL), safe_mode=True)
@@ -59,5 +84,5 @@ def trained_assembly(run: RunDir, validated: ValidatedSpec):
     from tlspec.model.assemble import assemble
 
     assembly = assemble(validated)
-    assembly.model.set_weights(load_model(run).get_weights())
+    assembly.model.set_weights(load_model(run, validated.registry).get_weights())
     return assembly

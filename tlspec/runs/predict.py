@@ -13,8 +13,10 @@ import numpy as np
 from tlspec.errors import PlanError, TlspecError
 from tlspec.model.decoding import generates
 from tlspec.runs.load import load_model, open_run, trained_assembly
+from tlspec.plugin.outputs import HeadOutput
+from tlspec.spec.problems import plugin_crash
 from tlspec.spec.validate import ValidatedSpec
-from tlspec.training.records import HeadRecord, RunInfo
+from tlspec.training.records import RunInfo
 from tlspec.training.rundir import RunDir
 
 
@@ -27,24 +29,25 @@ def predict_run(run_dir, items: list[str], beam_width: int = 1) -> list[dict]:
         raise TlspecError(error.message) from None
     if generates(validated.heads):
         return _predict_by_decoding(run, info, validated, items, inputs, beam_width)
-    outputs = load_model(run).predict(inputs, verbose=0)
+    outputs = load_model(run, validated.registry).predict(inputs, verbose=0)
     return _describe_outputs(info, validated, items, inputs, outputs)
 
 
 def _describe_outputs(info: RunInfo, validated: ValidatedSpec, items: list[str], inputs: dict, outputs: dict):
-    """Per item and head: what the head's output says about it."""
+    """Per item and head: what the head's output says about it (tagged tokens, or the head's own words)."""
     source = validated.data_source
     tokens = source.plugin.item_tokens(source.config, items)
     word_ids = inputs.get(getattr(source.config, "input", None))
+    sections = {section.config.name: section for section in validated.heads}
     results = []
     for index, item in enumerate(items):
         heads = {}
         for head in outputs:
-            values = np.asarray(outputs[head][index])
-            if values.ndim == 2 and info.heads[head].classes and tokens is not None and word_ids is not None:
-                heads[head] = _tags(values, info.heads[head].classes, tokens[index], word_ids[index])
+            values, record = np.asarray(outputs[head][index]), info.heads[head]
+            if values.ndim == 2 and record.classes and tokens is not None and word_ids is not None:
+                heads[head] = _tags(values, record.classes, tokens[index], word_ids[index])
             else:
-                heads[head] = _describe_head(values, info.heads[head])
+                heads[head] = _described(sections[head], record.output(), values)
         results.append({"input": item, "heads": heads})
     return results
 
@@ -56,16 +59,16 @@ def _tags(values: np.ndarray, classes: list[str], tokens: list[str], word_ids) -
             "probabilities": [float(values[p].max()) for p in positions]}
 
 
-def _describe_head(values: np.ndarray, head: HeadRecord) -> dict:
-    classes = head.classes
-    if not classes:
-        return {"values": [float(v) for v in values.reshape(-1)]}
-    probabilities = {c: float(p) for c, p in zip(classes, values)}
-    if head.activation == "softmax":
-        best = int(values.argmax())
-        return {"label": classes[best], "probability": float(values[best]), "probabilities": probabilities}
-    return {"label": [c for c, p in zip(classes, values) if p >= 0.5], "probability": float(values.max()),
-            "probabilities": probabilities}
+def _described(section, output: HeadOutput, values: np.ndarray) -> dict:
+    """The head plugin's description of one prediction; a plugin failure names the plugin."""
+    try:
+        described = section.plugin.describe_prediction(section.config, output, values)
+    except Exception as error:  # a plugin bug: named, never a traceback
+        raise TlspecError(plugin_crash(section, "describe_prediction", error)) from None
+    if not isinstance(described, dict):
+        raise TlspecError(f"head plugin '{section.record.name}': describe_prediction() returned "
+                          f"{type(described).__name__}, not a dict")
+    return described
 
 
 def _predict_by_decoding(run: RunDir, info: RunInfo, validated: ValidatedSpec, items: list[str], inputs: dict,

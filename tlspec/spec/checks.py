@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from tlspec.errors import did_you_mean, one_of
+from tlspec.plugin.keras_names import COMPILE_METRIC_ALIASES, LOSSES, METRICS
+from tlspec.plugin.manager import Registry
 from tlspec.spec.addresses import address_problem
 from tlspec.spec.graph import Graph
-from tlspec.spec.keras_names import COMPILE_METRIC_ALIASES, LOSSES, METRICS
 from tlspec.spec.language import Spec
 from tlspec.spec.problems import Problems, Section
 
@@ -102,15 +103,18 @@ def check_sharing(spec, graph: Graph, problems: Problems) -> None:
                                              f"{with_weights[1]}")
 
 
-def check_losses_and_metrics(heads: list[Section], problems: Problems) -> None:
-    """Every head's loss and metrics are names Keras resolves (checked again, against Keras itself, at build)."""
-    loss_names = [name for name in LOSSES if name.islower()]
-    metric_names = [name for name in METRICS if name.islower()] + list(COMPILE_METRIC_ALIASES)
+def check_losses_and_metrics(heads: list[Section], problems: Problems, registry: Registry) -> None:
+    """Every head's loss and metrics are names Keras or an installed plugin resolves (checked again, against
+    Keras itself, at build). A loss function serves as a metric too."""
+    plugin_losses = registry.keras_object_names("loss")
+    plugin_metrics = registry.keras_object_names("metric", "loss")
+    loss_names = [name for name in LOSSES if name.islower()] + plugin_losses
+    metric_names = [name for name in METRICS if name.islower()] + list(COMPILE_METRIC_ALIASES) + plugin_metrics
     for head in heads:
         loss = problems.call(head, "loss")
-        if isinstance(loss, str) and loss not in LOSSES:
+        if isinstance(loss, str) and loss not in LOSSES and loss not in plugin_losses:
             problems.at_value(head.path + ("loss",), f"unknown Keras loss '{loss}'{did_you_mean(loss, loss_names)}")
         for index, metric in enumerate(problems.call(head, "metrics") or ()):
-            if isinstance(metric, str) and metric not in METRICS and metric not in COMPILE_METRIC_ALIASES:
+            if isinstance(metric, str) and metric not in metric_names and metric not in METRICS:
                 problems.at_value(head.path + ("metrics", index),
                                   f"unknown Keras metric '{metric}'{did_you_mean(metric, metric_names)}")

@@ -40,6 +40,7 @@ class ValidatedSpec:
     phase_freezes: list[Section | None] = field(default_factory=list)
     description: DataDescription | None = None
     adapt_target: Section | None = None  # the target-domain data of 'adapt'
+    registry: Registry | None = None  # the plugins it was validated with (their Keras objects, their versions)
 
     @property
     def spec_dir(self) -> Path:
@@ -60,14 +61,15 @@ def validate_file(path: str | Path, overrides: list[str] | tuple[str, ...] = (),
 
 def validate_data(data: Any, locations: Locations, source: Path,
                   registry: Registry | None = None) -> ValidatedSpec:
-    spec, sections = _parse(data, locations, registry or default_registry())
+    registry = registry or default_registry()
+    spec, sections = _parse(data, locations, registry)
     heads = [sections[("heads", i)] for i in range(len(spec.heads))]
     validated = ValidatedSpec(
         source=source, spec=spec, data=data, locations=locations, backbone=sections[("backbone",)],
         blocks=[sections[("blocks", i)] for i in range(len(spec.blocks))], heads=heads,
         freeze=sections[("freeze",)], data_source=sections.get(("data",)), graph=None,
         phase_freezes=[sections.get(("train", "phases", i, "freeze")) for i in range(len(spec.train.phases))],
-        adapt_target=sections.get(("adapt", "target")),
+        adapt_target=sections.get(("adapt", "target")), registry=registry,
     )
     problems = Problems(locations)
     validated.description = _describe_training_data(validated, problems)
@@ -117,7 +119,7 @@ def _check_whole_spec(validated: ValidatedSpec, problems: Problems) -> None:
             select_frozen(graph, section, problems)
     check_sharing(spec, graph, problems)
     check_head_references(spec, validated.heads, problems)
-    check_losses_and_metrics(validated.heads, problems)
+    check_losses_and_metrics(validated.heads, problems, validated.registry)
     check_distribute(spec, problems)
     if description is not None:
         check_data_inputs(graph, description, validated.data_source, problems)

@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 from tlspec.errors import Terminated
+from tlspec.plugin.outputs import HeadOutput
 
 
 def _now() -> str:
@@ -31,12 +32,15 @@ def _known_fields(cls, data: dict[str, Any]) -> dict[str, Any]:
 
 @dataclass
 class HeadRecord:
-    """What prediction needs to read a head's output: its plugin, loss and class names."""
+    """What prediction needs to read a head's output: its plugin, loss, target encoding and class names."""
 
     plugin: str
     loss: str
     classes: list[str] | None = None
-    activation: str | None = None
+    targets: str = "values"  # HeadOutput.targets
+
+    def output(self) -> HeadOutput:
+        return HeadOutput(self.targets, tuple(self.classes) if self.classes else None)
 
 
 @dataclass
@@ -58,6 +62,7 @@ class RunInfo:
     spec_dir: str
     heads: dict[str, HeadRecord]
     inputs: dict[str, list]
+    plugins: dict[str, str] = field(default_factory=dict)  # plugin distribution -> version, besides tlspec
     status: str = "running"   # running | finished | interrupted | failed
     started: str = field(default_factory=_now)
     stopped: str | None = None  # why an interrupted or failed run stopped
@@ -89,7 +94,8 @@ class RunInfo:
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> RunInfo:
         values = _known_fields(cls, data)
-        values["heads"] = {name: HeadRecord(**head) for name, head in data.get("heads", {}).items()}
+        values["heads"] = {name: HeadRecord(**_known_fields(HeadRecord, head))
+                           for name, head in data.get("heads", {}).items()}
         values["phases"] = [PhaseRecord(**phase) for phase in data.get("phases", [])]
         return cls(**values)
 

@@ -19,9 +19,11 @@ from tlspec import __version__
 from tlspec.distribute.strategy import Distribution
 from tlspec.errors import TlspecError
 from tlspec.model.assemble import Assembly
+from tlspec.model.targets import head_outputs
 from tlspec.spec.language import PhaseSpec
 from tlspec.spec.validate import ValidatedSpec
 from tlspec.training.checkpoint import complete_commit
+from tlspec.training.provenance import plugin_distributions
 from tlspec.training.records import HeadRecord, PhaseRecord, ResumeState, RunInfo
 from tlspec.training.rundir import HISTORY, SPEC, RunDir
 
@@ -91,13 +93,13 @@ def new_info(validated: ValidatedSpec, assembly: Assembly) -> RunInfo:
     heads = {}
     for component in assembly.graph.heads():
         config, plugin = component.section.config, component.section.plugin
-        classes = getattr(config, "classes", None)
-        heads[component.name] = HeadRecord(plugin=component.section.record.name, loss=plugin.loss(config),
-                                           classes=classes if isinstance(classes, list) else None,
-                                           activation=getattr(config, "activation", None))
+        heads[component.name] = HeadRecord(plugin=component.section.record.name, loss=plugin.loss(config))
+    for name, output in head_outputs(assembly).items():
+        heads[name].classes, heads[name].targets = list(output.classes) if output.classes else None, output.targets
     return RunInfo(tlspec_version=__version__, spec_name=validated.spec.name,
                    spec_path=str(validated.source.resolve()), spec_dir=str(validated.spec_dir), heads=heads,
-                   inputs={name: list(t.shape[1:]) for name, t in assembly.inputs.items()})
+                   inputs={name: list(t.shape[1:]) for name, t in assembly.inputs.items()},
+                   plugins=plugin_distributions(validated, assembly.model))
 
 
 def open_session(validated: ValidatedSpec, out, resume: bool, verbose, distribution: Distribution) -> Session:
