@@ -69,6 +69,7 @@ from tlspec.plugin.shapes import (
     UNKNOWN,
     Built,
     ComponentPlan,
+    FreezeTarget,
     LayerInfo,
     PlanContext,
     StepDecoder,
@@ -86,7 +87,7 @@ __all__ = [
     # their config bases
     "PluginConfig", "ComponentConfig", "HeadConfig", "FreezeConfig", "DataConfig", "TransformConfig", "IDENTIFIER",
     # plans and builds
-    "TensorInfo", "UNKNOWN", "LayerInfo", "ComponentPlan", "PlanContext", "Built", "StepDecoder",
+    "TensorInfo", "UNKNOWN", "LayerInfo", "FreezeTarget", "ComponentPlan", "PlanContext", "Built", "StepDecoder",
     # what a head's output means
     "HeadOutput", "describe_output", "ONE_HOT_LOSSES",
     # Keras objects (losses, metrics, layers) a plugin contributes

@@ -28,6 +28,7 @@ class Problem:
     message: str
     location: Location | None = None
     path: str = ""
+    plugin_bug: bool = False  # a plugin crashed: not the spec author's mistake
 
     def __str__(self) -> str:
         where = f"{self.location}: " if self.location else ""
@@ -63,6 +64,11 @@ class SpecError(TlspecError):
     def __init__(self, problems: Sequence[Problem]):
         self.problems = sorted(problems, key=_problem_order)
         super().__init__("\n".join(str(p) for p in self.problems))
+
+    @property
+    def plugin_bug(self) -> bool:
+        """Whether a plugin crashed (a bug to report to its authors) rather than the spec being wrong."""
+        return any(problem.plugin_bug for problem in self.problems)
 
 
 def _problem_order(problem: Problem):

@@ -15,7 +15,16 @@ from typing import Literal
 
 from pydantic import Field, PositiveInt, field_validator
 
-from tlspec.api import FreezeConfig, FreezePolicy, LayerInfo, PlanError, did_you_mean, hookimpl, one_of
+from tlspec.api import (
+    FreezeConfig,
+    FreezePolicy,
+    FreezeTarget,
+    LayerInfo,
+    PlanError,
+    did_you_mean,
+    hookimpl,
+    one_of,
+)
 
 
 class AllConfig(FreezeConfig):
@@ -72,8 +81,8 @@ class All(FreezePolicy):
     summary = "Freeze every backbone layer."
     Config = AllConfig
 
-    def select(self, config, layers):
-        return {layer.name for layer in layers}
+    def select(self, config, target: FreezeTarget):
+        return {layer.name for layer in target.layers}
 
 
 class Nothing(FreezePolicy):
@@ -81,7 +90,7 @@ class Nothing(FreezePolicy):
     summary = "Train every backbone layer (BatchNorm too, unless batchnorm: inference)."
     Config = NoneConfig
 
-    def select(self, config, layers):
+    def select(self, config, target: FreezeTarget):
         return set()
 
 
@@ -90,7 +99,8 @@ class Until(FreezePolicy):
     summary = "Freeze layers up to (and including) a named layer; train the rest."
     Config = UntilConfig
 
-    def select(self, config: UntilConfig, layers):
+    def select(self, config: UntilConfig, target: FreezeTarget):
+        layers = target.layers
         names = [layer.name for layer in layers]
         if config.layer not in names:
             raise PlanError(f"the backbone has no layer '{config.layer}'{did_you_mean(config.layer, names)}",
@@ -103,7 +113,8 @@ class TrainLast(FreezePolicy):
     summary = "Freeze everything except the last N layers that have weights."
     Config = TrainLastConfig
 
-    def select(self, config: TrainLastConfig, layers):
+    def select(self, config: TrainLastConfig, target: FreezeTarget):
+        layers = target.layers
         weighted = _weighted(layers)
         if config.n > len(weighted):
             raise PlanError(f"the backbone has only {len(weighted)} layers with weights; n is {config.n}",
@@ -116,7 +127,8 @@ class Pattern(FreezePolicy):
     summary = "Freeze layers whose names match include regexes and no exclude regex."
     Config = PatternConfig
 
-    def select(self, config: PatternConfig, layers):
+    def select(self, config: PatternConfig, target: FreezeTarget):
+        layers = target.layers
         names = [layer.name for layer in layers]
         for field, patterns in (("include", config.include), ("exclude", config.exclude)):
             for index, pattern in enumerate(patterns):
@@ -133,7 +145,8 @@ class Fraction(FreezePolicy):
     summary = "Freeze the bottom fraction of the layers that have weights."
     Config = FractionConfig
 
-    def select(self, config: FractionConfig, layers):
+    def select(self, config: FractionConfig, target: FreezeTarget):
+        layers = target.layers
         weighted = _weighted(layers)
         count = round(config.fraction * len(weighted))
         if count == 0:

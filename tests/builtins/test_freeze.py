@@ -122,3 +122,42 @@ def test_freeze_mistakes_are_located(write_spec, freeze, message):
     with pytest.raises(SpecError) as caught:
         validate_file(spec(write_spec, freeze))
     assert str(caught.value).startswith(message)
+
+
+def test_a_freeze_policy_is_told_which_component_it_freezes_and_sees_every_layer(write_spec, keras):
+    """The example small_cnn lists its layers once (in its plan); its build leaves tlspec to find them."""
+    import types
+
+    from tlspec.api import FreezeConfig, FreezePolicy, hookimpl
+    from tlspec.model.assemble import assemble
+    from tlspec.plugin.manager import Origin, discover
+
+    seen = []
+
+    class Options(FreezeConfig):
+        pass
+
+    class Recording(FreezePolicy):
+        name = "recording"
+        Config = Options
+
+        def select(self, config, target):
+            seen.append((target.component, target.plugin, target.built, [layer.name for layer in target.layers]))
+            return {layer.name for layer in target.layers if layer.name.endswith("_1")}
+
+    module = types.ModuleType("recording_policy")
+    module.tlspec_freeze_policies = hookimpl(lambda: [Recording()])
+    registry = discover([(module, Origin("recording", "tlspec-recording", "1.0"))])
+    path = write_spec("tlspec: 1\nname: t\nbackbone: {plugin: small_cnn, input_shape: [16, 16, 3], filters: [4, 8]}\n"
+                      "freeze: recording\nheads: [{name: y, plugin: classifier, classes: 2}]\n")
+    assembly = assemble(validate_file(path, registry=registry))
+    layers = ["backbone_rescale", "backbone_conv_1", "backbone_bn_1", "backbone_relu_1", "backbone_pool_1",
+              "backbone_conv_2", "backbone_bn_2", "backbone_relu_2", "backbone_pool_2"]
+    assert seen == [("backbone", "small_cnn", False, layers), ("backbone", "small_cnn", True, layers)]
+    assert sorted(assembly.frozen_layers) == ["backbone_bn_1", "backbone_bn_2", "backbone_conv_1",
+                                              "backbone_pool_1", "backbone_relu_1"]  # BatchNorm stays frozen
+    until = write_spec("tlspec: 1\nname: t\nbackbone: {plugin: small_cnn, input_shape: [16, 16, 3], filters: [4, 8]}\n"
+                       "freeze: {plugin: until, layer: backbone_relu_1}\nheads: [{name: y, plugin: classifier, "
+                       "classes: 2}]\n", name="until.yaml")
+    assert sorted(assemble(validate_file(until)).frozen_layers) == [
+        "backbone_bn_1", "backbone_bn_2", "backbone_conv_1", "backbone_relu_1", "backbone_rescale"]

@@ -211,3 +211,77 @@ def test_a_data_plugin_crashing_in_datasets_is_reported_at_its_section(write_spe
         load_datasets(validate_file(path, registry=registry))
     assert str(caught.value) == ("spec.yaml:6:1: data: data plugin 'broken_data' (tlspec-broken-data 0.1) failed in "
                                  "datasets(): IndexError: list index out of range")
+
+
+CROSS_FIELD_PLUGIN = """
+    from pydantic import model_validator
+
+    from tlspec.api import Backbone, ComponentConfig, PlanError, hookimpl
+
+
+    class Options(ComponentConfig):
+        low: int = 0
+        high: int = 1
+        crash_in_validator: bool = False
+
+        @model_validator(mode="after")
+        def _ordered(self):
+            if self.crash_in_validator:
+                return {}["oops"]
+            if self.low >= self.high:
+                raise PlanError(f"high must be above low ({self.low})", "high")
+            return self
+
+
+    class Checked(Backbone):
+        name = "checked"
+        Config = Options
+
+        def plan(self, config, inputs, context):
+            return helper_that_crashes()
+
+        def build(self, config, inputs, context):
+            raise AssertionError
+
+
+    def helper_that_crashes():
+        return {}["missing"]
+
+
+    @hookimpl
+    def tlspec_backbones():
+        return [Checked()]
+    """
+
+
+def test_a_cross_field_error_names_its_field_and_a_plugin_crash_is_a_plugin_bug(tmp_path):
+    _fake_distribution(tmp_path, "tlspec-checked", {"checked": "checked_plugin"},
+                       {"checked_plugin": CROSS_FIELD_PLUGIN})
+    spec = tmp_path / "spec.yaml"
+    spec.write_text("tlspec: 1\nname: t\nbackbone:\n  plugin: checked\n  low: 3\n  high: 2\n"
+                    "heads: [{name: o, plugin: regression}]\n")
+    ordered = run_tlspec("validate", "spec.yaml", env_path=tmp_path, cwd=tmp_path)
+    assert (ordered.returncode, ordered.stderr.splitlines()) == (
+        2, ["spec.yaml:6:9: backbone.high: high must be above low (3)", "spec.yaml: 1 problem"])
+
+    spec.write_text(spec.read_text().replace("high: 2", "high: 5"))
+    crashed = run_tlspec("validate", "spec.yaml", env_path=tmp_path, cwd=tmp_path)
+    assert (crashed.returncode, crashed.stderr.splitlines()) == (1, [
+        "spec.yaml:3:1: backbone: backbone plugin 'checked' (tlspec-checked 1.2.3) failed in plan(): KeyError: "
+        "'missing'",
+        "spec.yaml: 1 problem; a plugin failed, which is a bug in that plugin (rerun with TLSPEC_DEBUG=1 for its "
+        "traceback)"])
+    import os
+
+    debug = run_cli("validate", "spec.yaml", cwd=tmp_path, timeout=120,
+                    env=dict(os.environ, PYTHONPATH=str(tmp_path), TLSPEC_DEBUG="1"))
+    assert debug.returncode == 1
+    assert "Traceback (most recent call last):" in debug.stderr
+    assert "checked_plugin.py\", line 26, in plan" in debug.stderr and "in helper_that_crashes" in debug.stderr
+
+    spec.write_text(spec.read_text().replace("high: 5", "high: 5\n  crash_in_validator: true"))
+    in_validator = run_tlspec("validate", "spec.yaml", env_path=tmp_path, cwd=tmp_path)
+    assert in_validator.returncode == 1
+    assert in_validator.stderr.splitlines()[0] == (
+        "spec.yaml:3:1: backbone: backbone plugin 'checked' (tlspec-checked 1.2.3) failed in its Config validators: "
+        "KeyError: 'oops'")

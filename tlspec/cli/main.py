@@ -40,7 +40,12 @@ def main(argv: list[str] | None = None) -> int:
         for problem in error.problems:
             print(f"{problem}", file=sys.stderr)
         count = len(error.problems)
-        print(f"{getattr(args, 'spec', 'spec')}: {count} problem{'s' if count != 1 else ''}", file=sys.stderr)
+        summary = f"{getattr(args, 'spec', 'spec')}: {count} problem{'s' if count != 1 else ''}"
+        if error.plugin_bug:  # not the author's mistake: say whose it is
+            print(f"{summary}; a plugin failed, which is a bug in that plugin (rerun with {DEBUG_VARIABLE}=1 for "
+                  "its traceback)", file=sys.stderr)
+            return EXIT_FAILURE
+        print(summary, file=sys.stderr)
         return EXIT_SPEC
     except TlspecError as error:
         print(f"error: {error}", file=sys.stderr)

@@ -136,6 +136,11 @@ def _build(graph: Graph, component: Component, tensors, context, problems: Probl
     before = len(problems.items)
     result = problems.call(section, "build", tensors, context, on_unknown_endpoint=unknown_endpoint)
     if isinstance(result, Built):
+        if not result.layers:  # not listed: the layers between what it was given and what it made
+            from tlspec.model.layer_graph import layers_between
+
+            result.layers = layers_between([*tensors, *result.inputs.values()],
+                                           [result.output, *result.endpoints.values()])
         return result
     if len(problems.items) == before:
         problems.at_key(section.path, f"{section.kind} plugin '{section.record.name}' returned "

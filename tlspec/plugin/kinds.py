@@ -20,7 +20,7 @@ from tlspec.plugin import hookspecs
 from tlspec.plugin.configs import ComponentConfig, DataConfig, FreezeConfig, HeadConfig, PluginConfig, TransformConfig
 from tlspec.plugin.data import DataContext, DataDescription, DataField
 from tlspec.plugin.outputs import HeadOutput, describe_output
-from tlspec.plugin.shapes import Built, ComponentPlan, LayerInfo, PlanContext, StepDecoder, TensorInfo
+from tlspec.plugin.shapes import Built, ComponentPlan, FreezeTarget, PlanContext, StepDecoder, TensorInfo
 
 
 class Plugin(ABC):
@@ -98,8 +98,8 @@ class FreezePolicy(Plugin):
     Config: ClassVar[type[FreezeConfig]]
 
     @abstractmethod
-    def select(self, config: FreezeConfig, layers: Sequence[LayerInfo]) -> set[str]:
-        """Names of the layers to freeze. Raise PlanError for an impossible request."""
+    def select(self, config: FreezeConfig, target: FreezeTarget) -> set[str]:
+        """Names of the layers of ``target`` to freeze. Raise PlanError for an impossible request."""
         ...
 
 

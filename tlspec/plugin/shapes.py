@@ -80,6 +80,17 @@ class LayerInfo:
     is_batchnorm: bool = False
 
 
+@dataclass(frozen=True)
+class FreezeTarget:
+    """What a freeze policy chooses in: the component it freezes (its name and plugin) and its layers in
+    graph order; from the component's plan while validating, from the built model (``built``) after."""
+
+    component: str
+    plugin: str
+    layers: tuple[LayerInfo, ...]
+    built: bool = False
+
+
 @dataclass
 class ComponentPlan:
     """What a backbone, block or head declares it produces.
@@ -146,7 +157,11 @@ class StepDecoder:
 
 @dataclass
 class Built:
-    """What ``build`` returns: Keras tensors and the layers the component owns."""
+    """What ``build`` returns: Keras tensors and the layers the component owns.
+
+    ``layers`` may be left empty: the engine then finds them in the graph, between the tensors the
+    component was given (and the inputs it created) and its output and endpoints.
+    """
 
     output: Any
     endpoints: dict[str, Any] = field(default_factory=dict)

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tlspec.errors import did_you_mean, format_path, one_of
-from tlspec.plugin.shapes import UNKNOWN, ComponentPlan, LayerInfo, PlanContext, TensorInfo
+from tlspec.plugin.shapes import UNKNOWN, ComponentPlan, FreezeTarget, LayerInfo, PlanContext, TensorInfo
 from tlspec.spec.located_yaml import Locations
 from tlspec.spec.problems import Problems, Section
 
@@ -266,13 +266,16 @@ def check_freeze(graph: Graph, problems: Problems, layers: list[LayerInfo] | Non
 def select_frozen(graph: Graph, section: Section, problems: Problems,
                   layers: list[LayerInfo] | None = None) -> set[str] | None:
     """Names of the backbone layers ``section`` freezes (None when the layers are not known yet)."""
+    built = layers is not None
     if layers is None:
         plan = graph.components[graph.backbone].plan
         layers = plan.layers if plan is not None else None
     if layers is None:
         return None
+    backbone = graph.components[graph.backbone]
+    target = FreezeTarget(backbone.name, backbone.section.record.name, tuple(layers), built)
     before = len(problems.items)
-    selected = problems.call(section, "select", layers)
+    selected = problems.call(section, "select", target)
     if len(problems.items) > before:
         return None
     if not isinstance(selected, (set, frozenset, list, tuple)):

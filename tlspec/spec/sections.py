@@ -11,11 +11,11 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from tlspec.errors import Problem, format_path, one_of
+from tlspec.errors import PlanError, Problem, format_path, one_of
 from tlspec.plugin.kinds import KINDS
 from tlspec.plugin.manager import Registry, UnknownPlugin
 from tlspec.spec.located_yaml import Locations
-from tlspec.spec.problems import Section
+from tlspec.spec.problems import Section, crash_problem
 from tlspec.spec.pydantic_errors import problems_from
 from tlspec.spec.transforms import TRANSFORMS_FIELD
 
@@ -68,6 +68,12 @@ def validate_section(kind: str, path: tuple, raw: Any, registry: Registry,
         config = record.config_model.model_validate(raw)
     except ValidationError as error:
         return None, problems_from(error, raw, locations, record.config_model, prefix=path)
+    except PlanError as error:  # a validator checking several fields names the one at fault
+        where = path + error.field
+        located = locations.of_value(where) if error.field else locations.of_key(path)
+        return None, [Problem(error.message, located, format_path(where))]
+    except Exception as error:  # a bug in the plugin's validators: named, located at the section
+        return None, [crash_problem(kind, path, record, "its Config validators", error, locations)]
     return Section(kind, path, record, config), []
 
 

@@ -7,7 +7,8 @@ Everything a backbone needs is here:
 2. ``plan``: TensorFlow-free shape inference, raising ``PlanError`` with the
    offending field so the error points at the right line of the spec;
 3. ``build``: the Keras layers (import keras *inside* the method, so that
-   ``tlspec validate`` stays fast).
+   ``tlspec validate`` stays fast). It need not list them: tlspec finds them in the graph. The
+   plan lists them (``LayerInfo``) so that ``tlspec validate`` can check a freeze policy.
 
 The hook implementation returning it is in ``__init__.py``.
 """
@@ -61,7 +62,7 @@ class SmallCNN(Backbone):
             shape = tuple(config.input_shape)
             own_inputs = {config.input_name: TensorInfo((None, *shape), exact=True)}
         height, width = shape[0], shape[1]
-        endpoints, layers = {}, []
+        endpoints, layers = {}, [LayerInfo(f"{context.name}_rescale", False)]
         for stage, filters in enumerate(config.filters, start=1):
             if height is not None and height < 2 or width is not None and width < 2:
                 raise PlanError(f"the image is too small for {len(config.filters)} stages: stage {stage} would "
@@ -72,6 +73,8 @@ class SmallCNN(Backbone):
             layers.append(LayerInfo(f"{context.name}_conv_{stage}", True))
             if config.batchnorm:
                 layers.append(LayerInfo(f"{context.name}_bn_{stage}", True, is_batchnorm=True))
+            layers += [LayerInfo(f"{context.name}_relu_{stage}", False),
+                       LayerInfo(f"{context.name}_pool_{stage}", False)]
         last = endpoints[f"stage_{len(config.filters)}"]
         return ComponentPlan(output=last, endpoints=endpoints, layers=layers, own_inputs=own_inputs)
 
@@ -82,9 +85,8 @@ class SmallCNN(Backbone):
         if not inputs:
             created = {config.input_name: keras.Input(tuple(config.input_shape), name=config.input_name)}
         x = inputs[0] if inputs else created[config.input_name]
-        rescale = keras.layers.Rescaling(config.rescale, name=f"{context.name}_rescale")
-        x = rescale(x)
-        layers, endpoints = [rescale], {}
+        x = keras.layers.Rescaling(config.rescale, name=f"{context.name}_rescale")(x)
+        endpoints = {}
         for stage, filters in enumerate(config.filters, start=1):
             stage_layers = [keras.layers.Conv2D(filters, config.kernel_size, padding="same",
                                                 use_bias=not config.batchnorm, name=f"{context.name}_conv_{stage}")]
@@ -94,10 +96,9 @@ class SmallCNN(Backbone):
                              keras.layers.MaxPooling2D(name=f"{context.name}_pool_{stage}")]
             for layer in stage_layers:
                 x = layer(x)
-                layers.append(layer)
             endpoints[f"stage_{stage}"] = x
         for wanted in context.wanted_endpoints:
             if wanted not in endpoints:
                 raise UnknownEndpoint(wanted, list(endpoints))
-        return Built(output=x, endpoints=endpoints, layers=layers, inputs=created)
+        return Built(output=x, endpoints=endpoints, inputs=created)  # tlspec finds the layers in the graph
 
