@@ -157,17 +157,22 @@ class ParallelText(DataSource):
     def datasets(self, config: ParallelConfig, context: DataContext) -> dict[str, Any]:
         return array_datasets(self.arrays(config, context), context)
 
-    def prediction_inputs(self, config: ParallelConfig, context: DataContext, items: Sequence[str]):
+    def prediction_state(self, config: ParallelConfig, context: DataContext) -> dict:
         corpus = _Corpus(config, context)
-        index = {w: i for i, w in enumerate(corpus.source_vocabulary)}
+        return {"source_vocabulary": corpus.source_vocabulary, "source_length": corpus.source_length}
+
+    def prediction_inputs(self, config: ParallelConfig, context: DataContext, items: Sequence[str]):
+        state = context.state or self.prediction_state(config, context)
+        index = {w: i for i, w in enumerate(state["source_vocabulary"])}
+        length = state["source_length"]
         sentences = [tokens_of(item, config) for item in items]
         for item, tokens in zip(items, sentences):
             if not tokens:
                 raise PlanError(f"nothing to read in {item!r}")
-            if len(tokens) > corpus.source_length:
+            if len(tokens) > length:
                 raise PlanError(f"{item[:40]!r} has {len(tokens)} {config.level} tokens; this model was trained on "
-                                f"at most {corpus.source_length}")
-        return {config.input: encode(sentences, index, corpus.source_length, "post")}
+                                f"at most {length}")
+        return {config.input: encode(sentences, index, length, "post")}
 
     def item_tokens(self, config: ParallelConfig, items: Sequence[str]) -> list[list[str]]:
         return [tokens_of(item, config) for item in items]

@@ -183,8 +183,13 @@ class NltkTagged(DataSource):
     def datasets(self, config: TaggedConfig, context: DataContext) -> dict[str, Any]:
         return array_datasets(self.arrays(config, context), context)
 
-    def prediction_inputs(self, config: TaggedConfig, context: DataContext, items: Sequence[str]):
+    def prediction_state(self, config: TaggedConfig, context: DataContext) -> dict:
         _, _, vocabulary, _, characters = self._prepare(config, context)
+        return {"vocabulary": vocabulary, "characters": characters}
+
+    def prediction_inputs(self, config: TaggedConfig, context: DataContext, items: Sequence[str]):
+        state = context.state or self.prediction_state(config, context)
+        vocabulary, characters = state["vocabulary"], state["characters"]
         index = {word: i for i, word in enumerate(vocabulary)}
         tokens = [tokenize(item) for item in items]
         for item, words in zip(items, tokens):
@@ -197,6 +202,9 @@ class NltkTagged(DataSource):
 
     def item_tokens(self, config: TaggedConfig, items: Sequence[str]) -> list[list[str]]:
         return [tokenize(item) for item in items]
+
+    def token_input(self, config: TaggedConfig) -> str:
+        return config.input
 
 
 @hookimpl

@@ -177,8 +177,11 @@ class TextClasses(DataSource):
                              {target: np.asarray([classes.index(labels[i]) for i in rows], dtype=np.int32)})
         return array_datasets(arrays, context)
 
+    def prediction_state(self, config: TextClassesConfig, context: DataContext) -> dict:
+        return {"vocabulary": self._prepare(config, context)[4]}
+
     def prediction_inputs(self, config: TextClassesConfig, context: DataContext, items: Sequence[str]):
-        _, _, _, _, vocabulary = self._prepare(config, context)
+        vocabulary = (context.state or self.prediction_state(config, context))["vocabulary"]
         index = {word: i for i, word in enumerate(vocabulary)}
         texts = [item if (text := _file_text(item)) is None else text for item in items]
         transform = chain(config.transforms)

@@ -2,6 +2,7 @@
 build and load; and what a head's output means, declared by the head."""
 
 import json
+import shutil
 import types
 
 import numpy as np
@@ -52,8 +53,8 @@ def test_validate_knows_plugin_losses_and_metrics_with_did_you_mean(write_spec):
     spec = write_spec(text.replace("    classes: from_data\n",
                                    "    classes: from_data\n    loss: coral_los\n    metrics: [coral_ma, mae]\n"))
     assert spec_problems(spec) == [
-        "spec.yaml:21:11: heads[0].loss: unknown Keras loss 'coral_los' (did you mean 'coral_loss'?)",
-        "spec.yaml:22:15: heads[0].metrics[0]: unknown Keras metric 'coral_ma' (did you mean 'coral_mae'?)",
+        "spec.yaml:22:11: heads[0].loss: unknown Keras loss 'coral_los' (did you mean 'coral_loss'?)",
+        "spec.yaml:23:15: heads[0].metrics[0]: unknown Keras metric 'coral_ma' (did you mean 'coral_mae'?)",
     ]
 
 
@@ -84,13 +85,18 @@ def test_coral_prediction_is_the_number_of_boundaries_passed():
     head, config = Coral(), CoralConfig(name="grade", plugin="coral", classes=["low", "mid", "high", "top"])
     logits = np.log(np.array([0.9, 0.6, 0.2]) / (1 - np.array([0.9, 0.6, 0.2])))  # P(y > k) = .9, .6, .2
     described = head.describe_prediction(config, head.output(config), logits)
-    assert (described["label"], described["rank"]) == ("high", 2)
+    assert (described["label"], described["rank"], described["probability"]) == ("high", 2, pytest.approx(0.4))
     assert described["probabilities"] == pytest.approx({"low": 0.1, "mid": 0.3, "high": 0.4, "top": 0.2})
 
 
-def test_a_plugin_head_with_its_own_loss_metric_and_layer_trains_evaluates_and_reloads(tmp_path):
-    """Fresh processes, as a user runs them; the model holds the plugin's layer and reloads in safe mode."""
-    train = run_cli("train", CORAL, "--out", tmp_path / "run", "--quiet", "--set", "train.epochs=25", timeout=300)
+def test_a_plugin_head_with_its_own_loss_metric_and_layer_trains_evaluates_and_predicts(tmp_path):
+    """Fresh processes, as a user runs them: the model holds the plugin's layer and reloads in safe mode;
+    predict works with the training data moved away, from the state the data source saved."""
+    (tmp_path / "data").mkdir()
+    shutil.copy(SPECS / "data" / "ordinal.csv", tmp_path / "data")
+    shutil.copy(CORAL, tmp_path)
+    train = run_cli("train", CORAL.name, "--out", "run", "--quiet", "--set", "train.epochs=25", cwd=tmp_path,
+                    timeout=300)
     assert train.returncode == 0, train.stderr[-2000:]
     info = json.loads((tmp_path / "run" / "run.json").read_text())
     assert info["plugins"] == {"tlspec-example": "0.1.0"}
@@ -98,13 +104,23 @@ def test_a_plugin_head_with_its_own_loss_metric_and_layer_trains_evaluates_and_r
                                       "classes": ["poor", "fair", "good", "very_good", "excellent"]}
     metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
     assert metrics["test"]["grade"]["coral_mae"] < 0.5  # grades off by less than half a grade on average
-    evaluated = run_cli("evaluate", tmp_path / "run", "--split", "test", "--json", timeout=120)
+    evaluated = run_cli("evaluate", "run", "--split", "test", "--json", cwd=tmp_path, timeout=120)
     assert evaluated.returncode == 0, evaluated.stderr[-2000:]
     assert json.loads(evaluated.stdout)["test"]["grade"] == pytest.approx(metrics["test"]["grade"], rel=1e-4)
+    state = json.loads((tmp_path / "run" / "data_state.json").read_text())
+    assert state["features"] == ["f1", "f2", "f3", "f4"] and len(state["mean"]) == 4
+
+    (tmp_path / "data" / "ordinal.csv").rename(tmp_path / "elsewhere.csv")
+    predicted = run_cli("predict", "run", "--json", "--", "1.5,-1.0,0.8,0.5", "-1.5,1.2,-0.5,-0.4", cwd=tmp_path,
+                        timeout=120)
+    assert predicted.returncode == 0, predicted.stderr[-2000:]
+    grades = [item["heads"]["grade"] for item in json.loads(predicted.stdout)]
+    assert [(grade["label"], grade["rank"]) for grade in grades] == [("excellent", 4), ("poor", 0)]
+    assert all(sum(grade["probabilities"].values()) == pytest.approx(1.0) for grade in grades)
 
     info["plugins"]["tlspec-gone"] = "2.0"
     (tmp_path / "run" / "run.json").write_text(json.dumps(info))
-    missing = run_cli("evaluate", tmp_path / "run", "--split", "test", timeout=120)
+    missing = run_cli("predict", "run", "--", "1,2,3,4", cwd=tmp_path, timeout=120)
     assert (missing.returncode, missing.stderr.strip()) == (
-        1, f"error: {tmp_path / 'run'} was trained with plugins from tlspec-gone 2.0, not installed here: "
+        1, "error: run was trained with plugins from tlspec-gone 2.0, not installed here: "
            "pip install 'tlspec-gone==2.0'")

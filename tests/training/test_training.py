@@ -17,8 +17,8 @@ from tlspec.training.runner import train
 def test_lecture_multitask_run_directory(tmp_path, keras):
     result = train(validate_file(SPECS / "multitask_dense.yaml"), out=tmp_path / "run", verbose=0)
     run = result.run.path
-    assert sorted(p.name for p in run.iterdir()) == ["curves.png", "history.csv", "metrics.json", "model.keras",
-                                                    "run.json", "spec.yaml", "state"]
+    assert sorted(p.name for p in run.iterdir()) == ["curves.png", "data.json", "history.csv", "metrics.json",
+                                                    "model.keras", "run.json", "spec.yaml", "state"]
     info = json.loads((run / "run.json").read_text())
     assert info["status"] == "finished" and info["epochs"] == 2
     assert info["heads"]["o1"]["loss"] == "mse"

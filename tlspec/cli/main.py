@@ -40,7 +40,8 @@ def main(argv: list[str] | None = None) -> int:
         for problem in error.problems:
             print(f"{problem}", file=sys.stderr)
         count = len(error.problems)
-        summary = f"{getattr(args, 'spec', 'spec')}: {count} problem{'s' if count != 1 else ''}"
+        source = getattr(args, "spec", None) or next((p.location.source for p in error.problems if p.location), "spec")
+        summary = f"{source}: {count} problem{'s' if count != 1 else ''}"
         if error.plugin_bug:  # not the author's mistake: say whose it is
             print(f"{summary}; a plugin failed, which is a bug in that plugin (rerun with {DEBUG_VARIABLE}=1 for "
                   "its traceback)", file=sys.stderr)

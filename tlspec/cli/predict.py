@@ -40,5 +40,9 @@ def describe(head: str, result: dict) -> str:
     if "tags" in result:
         return f"{head}: " + " ".join(f"{token}/{tag}" for token, tag in zip(result["tokens"], result["tags"]))
     if "label" in result:
-        return f"{head}={result['label']} ({result['probability']:.3f})"
-    return f"{head}={result['values']}"
+        probability = result.get("probability")
+        shown = f" ({probability:.3f})" if isinstance(probability, (int, float)) else ""
+        return f"{head}={result['label']}{shown}"
+    if "values" in result:
+        return f"{head}={result['values']}"
+    return f"{head}={json.dumps(result, default=str)}"  # a plugin head's own description

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from tlspec.plugin.paths import resolve_spec_path
 
@@ -78,16 +79,34 @@ class DataDescription:
     augmented: bool = False
     vocabularies: dict[str, tuple[str, ...]] = field(default_factory=dict)  # input -> token of each id
 
+    def to_json(self) -> dict[str, Any]:
+        """What a run records of its data (label counts left out): predict plans the model from it."""
+        def fields(found: dict[str, DataField]) -> dict:
+            return {name: {"shape": list(f.shape), "dtype": f.dtype, "classes": list(f.classes) if f.classes
+                           else None} for name, f in found.items()}
+        return {"inputs": fields(self.inputs), "targets": fields(self.targets), "splits": dict(self.splits),
+                "augmented": self.augmented, "vocabularies": {k: list(v) for k, v in self.vocabularies.items()}}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> DataDescription:
+        def fields(found: dict) -> dict[str, DataField]:
+            return {name: DataField(tuple(f["shape"]), f["dtype"], tuple(f["classes"]) if f["classes"] else None)
+                    for name, f in found.items()}
+        return cls(fields(data["inputs"]), fields(data["targets"]), dict(data["splits"]), data["augmented"],
+                   {k: tuple(v) for k, v in data.get("vocabularies", {}).items()})
+
 
 @dataclass
 class DataContext:
-    """Given to data sources: where the spec lives, the heads, the seed, the batch size."""
+    """Given to data sources: where the spec lives, the heads, the seed, the batch size; when predicting,
+    the state the source saved at training."""
 
     spec_dir: Path
     heads: tuple[str, ...]
     seed: int | None = None
     batch_size: int = 32
     notes: list[str] = field(default_factory=list)  # things a user should know, e.g. skipped files
+    state: dict | None = None  # when predicting: what the source's prediction_state returned at training
 
     def note(self, message: str) -> None:
         self.notes.append(message)

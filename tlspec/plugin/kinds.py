@@ -123,9 +123,21 @@ class DataSource(Plugin):
     def datasets(self, config: DataConfig, context: DataContext) -> dict[str, Any]:
         ...
 
+    def prediction_state(self, config: DataConfig, context: DataContext) -> dict | None:
+        """What ``prediction_inputs`` will need that comes from the training data (a vocabulary,
+        standardisation statistics): JSON-ready, saved in the run directory when training starts and
+        given back as ``context.state`` at prediction, so predict never re-reads the training files."""
+        return None
+
     def prediction_inputs(self, config: DataConfig, context: DataContext, items: Sequence[str]) -> dict[str, Any]:
-        """Model inputs (arrays keyed by input name) for ``tlspec predict ITEMS…``."""
+        """Model inputs (arrays keyed by input name) for ``tlspec predict ITEMS…``; ``context.state`` is
+        what ``prediction_state`` returned at training (None for a run saved without it)."""
         raise PlanError(f"the '{self.name}' data source cannot read inputs for prediction")
+
+    def token_input(self, config: DataConfig) -> str | None:
+        """The model input holding token ids, one per position, for per-token predictions (tags);
+        None: the source yields no token sequence."""
+        return None
 
     def item_tokens(self, config: DataConfig, items: Sequence[str]) -> list[list[str]] | None:
         """For sequence data: the tokens of each prediction item, in order (per-token outputs use them)."""

@@ -12,14 +12,17 @@ import sys
 from pathlib import Path
 
 from tlspec.errors import TlspecError
+from tlspec.plugin.data import DataDescription
 from tlspec.spec.compose import load_file
 from tlspec.spec.located_yaml import flatten
 from tlspec.spec.validate import ValidatedSpec, validate_data
 from tlspec.training.records import RunInfo
-from tlspec.training.rundir import MODEL, SPEC, RunDir
+from tlspec.training.rundir import DATA, MODEL, SPEC, RunDir
 
 
-def open_run(run_dir) -> tuple[RunDir, RunInfo, ValidatedSpec]:
+def open_run(run_dir, recorded_data: bool = False) -> tuple[RunDir, RunInfo, ValidatedSpec]:
+    """The run, its record, and its spec validated again. ``recorded_data``: plan from what the training
+    data looked like (``data.json``) instead of describing it again, so the data need not be there."""
     from tlspec.model.runtime import keras
 
     keras()  # start TensorFlow quietly before a data plugin imports it
@@ -28,7 +31,10 @@ def open_run(run_dir) -> tuple[RunDir, RunInfo, ValidatedSpec]:
     check_plugins(run, info)
     if not run.file(MODEL).exists():
         raise TlspecError(f"{run.path} has no {MODEL} (the run did not finish an epoch)")
-    return run, info, saved_spec(run, info)
+    description = None
+    if recorded_data and run.file(DATA).exists():
+        description = DataDescription.from_json(run.read_json(DATA))
+    return run, info, saved_spec(run, info, description)
 
 
 def check_plugins(run: RunDir, info: RunInfo) -> None:
@@ -50,7 +56,7 @@ def check_plugins(run: RunDir, info: RunInfo) -> None:
                           f"pip install {pins}")
 
 
-def saved_spec(run: RunDir, info: RunInfo | None = None) -> ValidatedSpec:
+def saved_spec(run: RunDir, info: RunInfo | None = None, description: DataDescription | None = None) -> ValidatedSpec:
     """The run's own resolved spec, validated again; problems point into the run's spec.yaml.
 
     Paths in it are relative to where the spec was, not to the run directory, so it is validated as
@@ -59,7 +65,7 @@ def saved_spec(run: RunDir, info: RunInfo | None = None) -> ValidatedSpec:
     info = info or run.read_info()
     spec_file = run.file(SPEC)
     data, locations = flatten(load_file(spec_file))
-    return validate_data(data, locations, Path(info.spec_dir) / SPEC)
+    return validate_data(data, locations, Path(info.spec_dir) / SPEC, description=description)
 
 
 def load_model(run: RunDir, registry=None):

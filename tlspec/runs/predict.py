@@ -17,16 +17,22 @@ from tlspec.plugin.outputs import HeadOutput
 from tlspec.spec.problems import plugin_crash
 from tlspec.spec.validate import ValidatedSpec
 from tlspec.training.records import RunInfo
-from tlspec.training.rundir import RunDir
+from tlspec.training.rundir import DATA_STATE, RunDir
 
 
 def predict_run(run_dir, items: list[str], beam_width: int = 1) -> list[dict]:
-    run, info, validated = open_run(run_dir)
+    run, info, validated = open_run(run_dir, recorded_data=True)  # the training data need not be there
     source = validated.data_source
+    context = validated.data_context()
+    context.state = run.read_json(DATA_STATE) if run.file(DATA_STATE).exists() else None
     try:
-        inputs = source.plugin.prediction_inputs(source.config, validated.data_context(), items)
+        inputs = source.plugin.prediction_inputs(source.config, context, items)
     except PlanError as error:
         raise TlspecError(error.message) from None
+    except TlspecError:
+        raise
+    except Exception as error:  # a plugin bug: named, never a traceback
+        raise TlspecError(plugin_crash(source, "prediction_inputs", error)) from None
     if generates(validated.heads):
         return _predict_by_decoding(run, info, validated, items, inputs, beam_width)
     outputs = load_model(run, validated.registry).predict(inputs, verbose=0)
@@ -37,7 +43,7 @@ def _describe_outputs(info: RunInfo, validated: ValidatedSpec, items: list[str],
     """Per item and head: what the head's output says about it (tagged tokens, or the head's own words)."""
     source = validated.data_source
     tokens = source.plugin.item_tokens(source.config, items)
-    word_ids = inputs.get(getattr(source.config, "input", None))
+    word_ids = inputs.get(source.plugin.token_input(source.config))
     sections = {section.config.name: section for section in validated.heads}
     results = []
     for index, item in enumerate(items):

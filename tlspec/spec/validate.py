@@ -59,8 +59,10 @@ def validate_file(path: str | Path, overrides: list[str] | tuple[str, ...] = (),
     return validate_data(data, locations, Path(path), registry)
 
 
-def validate_data(data: Any, locations: Locations, source: Path,
-                  registry: Registry | None = None) -> ValidatedSpec:
+def validate_data(data: Any, locations: Locations, source: Path, registry: Registry | None = None,
+                  description: DataDescription | None = None) -> ValidatedSpec:
+    """``description``: what the data looked like when a run was trained; given, the data section is not
+    described again (its files need not be there)."""
     registry = registry or default_registry()
     spec, sections = _parse(data, locations, registry)
     heads = [sections[("heads", i)] for i in range(len(spec.heads))]
@@ -72,9 +74,9 @@ def validate_data(data: Any, locations: Locations, source: Path,
         adapt_target=sections.get(("adapt", "target")), registry=registry,
     )
     problems = Problems(locations)
-    validated.description = _describe_training_data(validated, problems)
+    validated.description = _describe_training_data(validated, problems, description)
     validated.graph = _plan_graph(validated)
-    _check_whole_spec(validated, problems)
+    _check_whole_spec(validated, problems, describe_adapt_target=description is None)
     problems.raise_if_any()
     return validated
 
@@ -93,11 +95,13 @@ def _parse(data: Any, locations: Locations, registry: Registry) -> tuple[Spec, d
     return spec, sections
 
 
-def _describe_training_data(validated: ValidatedSpec, problems: Problems) -> DataDescription | None:
-    """What the data section yields; heads take their targets (e.g. class names) from it."""
+def _describe_training_data(validated: ValidatedSpec, problems: Problems,
+                            recorded: DataDescription | None) -> DataDescription | None:
+    """What the data section yields (or yielded, when ``recorded``); heads take their targets (e.g. class
+    names) from it."""
     if validated.data_source is None:
         return None
-    description = describe_data(validated.data_source, validated.data_context(), problems)
+    description = recorded or describe_data(validated.data_source, validated.data_context(), problems)
     problems.raise_if_any()
     adopt_targets(validated.heads, description, validated.data_source, problems)
     problems.raise_if_any()
@@ -112,7 +116,7 @@ def _plan_graph(validated: ValidatedSpec) -> Graph:
                        data=validated.description)
 
 
-def _check_whole_spec(validated: ValidatedSpec, problems: Problems) -> None:
+def _check_whole_spec(validated: ValidatedSpec, problems: Problems, describe_adapt_target: bool = True) -> None:
     spec, graph, description = validated.spec, validated.graph, validated.description
     for section in validated.phase_freezes:
         if section is not None:
@@ -124,7 +128,7 @@ def _check_whole_spec(validated: ValidatedSpec, problems: Problems) -> None:
     if description is not None:
         check_data_inputs(graph, description, validated.data_source, problems)
         check_monitors(spec, description, problems)
-    if validated.adapt_target is not None:
+    if validated.adapt_target is not None and describe_adapt_target:
         target = describe_data(validated.adapt_target, validated.data_context(), problems)
         if target is not None:
             check_data_inputs(graph, target, validated.adapt_target, problems)

@@ -6,8 +6,11 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from tlspec.errors import TlspecError
 from tlspec.model.targets import HeadTarget, class_weight_tables, head_targets
+from tlspec.spec.problems import Problems
 from tlspec.spec.validate import load_datasets
+from tlspec.training.rundir import DATA, DATA_STATE
 from tlspec.training.session import Session
 from tlspec.training.sharing import Tie, ties
 
@@ -27,6 +30,7 @@ def load_training_data(session: Session) -> TrainingData:
     validated, assembly = session.validated, session.assembly
     context = validated.data_context()
     datasets = load_datasets(validated, context)
+    record_data(session, context)
     notes = list(dict.fromkeys(validated.graph.notes + context.notes))
     for note in notes:
         print(f"note: {note}")
@@ -43,6 +47,23 @@ def load_training_data(session: Session) -> TrainingData:
         tied=ties(assembly),
         steps_per_epoch=max(1, math.ceil(validated.description.splits["train"] / train.batch_size)),
     )
+
+
+def record_data(session: Session, context) -> None:
+    """What the data looked like and what its source keeps for prediction, so predict needs neither the
+    training files nor a second pass over them."""
+    validated, run = session.validated, session.run
+    run.write_json(DATA, validated.description.to_json())
+    problems = Problems(validated.locations)
+    state = problems.call(validated.data_source, "prediction_state", context)
+    problems.raise_if_any()
+    if state is not None:
+        try:
+            run.write_json(DATA_STATE, state)
+        except (TypeError, ValueError) as error:
+            source = validated.data_source
+            raise TlspecError(f"data plugin '{source.record.name}' ({source.record.origin.distribution}): "
+                              f"prediction_state() returned what JSON cannot hold ({error})") from None
 
 
 def importance_weighting(session: Session, datasets: dict):

@@ -29,6 +29,8 @@ MODEL = "model.keras"
 HISTORY = "history.csv"
 METRICS = "metrics.json"
 CURVES = "curves.png"
+DATA = "data.json"  # what the data looked like (DataDescription): predict plans the model from it
+DATA_STATE = "data_state.json"  # what the data source keeps for prediction (its prediction_state)
 STATE = "state"
 STATE_FILE = f"{STATE}/state.json"
 

@@ -6,13 +6,15 @@ implementations once, when plugins are discovered. Keep it cheap to import: no K
 - ``small_cnn`` (``small_cnn.py``): a backbone whose stages are endpoints;
 - ``coral`` (``coral.py``): a head for ordered classes, with its own Keras layer, loss and
   metric (``coral_keras.py``), declared below by name so ``tlspec validate`` knows them without
-  TensorFlow.
+  TensorFlow;
+- ``feature_table`` (``feature_table.py``): a data source that keeps what prediction needs.
 """
 
 from __future__ import annotations
 
 from tlspec.api import KerasObject, hookimpl
 from tlspec_example.coral import Coral
+from tlspec_example.feature_table import FeatureTable
 from tlspec_example.small_cnn import SmallCNN
 
 
@@ -24,6 +26,11 @@ def tlspec_backbones():
 @hookimpl
 def tlspec_heads():
     return [Coral()]
+
+
+@hookimpl
+def tlspec_data_sources():
+    return [FeatureTable()]
 
 
 @hookimpl

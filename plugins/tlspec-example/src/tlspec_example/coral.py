@@ -106,5 +106,5 @@ class Coral(Head):
         rank = int((above > 0.5).sum())
         cumulative = np.concatenate([[1.0], above, [0.0]])  # P(y > k) for k = -1..K-1
         chances = np.clip(cumulative[:-1] - cumulative[1:], 0.0, 1.0)
-        return {"label": output.classes[rank], "rank": rank,
+        return {"label": output.classes[rank], "rank": rank, "probability": float(chances[rank]),
                 "probabilities": {name: float(p) for name, p in zip(output.classes, chances)}}
