@@ -28,8 +28,9 @@ def test_builtins_come_from_the_tlspec_distribution_through_entry_points():
     assert registry.names("head") == ["classifier", "coral", "regression", "sequence_decoder", "token_classifier"]
     assert registry.names("data") == ["arrays", "feature_table", "image_folder", "inline", "nltk_tagged",
                                       "parallel_text", "synthetic_shapes", "text_classes"]
-    assert registry.names("freeze") == ["all", "fraction", "none", "pattern", "train_last", "until"]
-    assert registry.names("transform") == ["devanagari_to_urdu", "lowercase", "unicode_normalise", "urdu_normalise"]
+    assert registry.names("freeze") == ["all", "bottom_share", "fraction", "none", "pattern", "train_last", "until"]
+    assert registry.names("transform") == ["devanagari_to_urdu", "lowercase", "strip_accents", "unicode_normalise",
+                                           "urdu_normalise"]
     assert registry.get("transform", "lowercase").origin.entry_point == "transforms"
     record = registry.get("backbone", "keras_app")
     assert (record.origin.distribution, record.origin.entry_point) == ("tlspec", "keras_app")

@@ -5,10 +5,12 @@ A plugin package runs these with its own pytest; tlspec's `make test` runs them 
 
 import json
 
-from tlspec.testing import check_backbone, check_data_source, check_head, run_cli
+from tlspec.testing import check_backbone, check_data_source, check_freeze_policy, check_head, check_transform, run_cli
 from tlspec_example.coral import Coral
 from tlspec_example.feature_table import FeatureTable
+from tlspec_example.freeze_by_weight import BottomShare
 from tlspec_example.small_cnn import SmallCNN
+from tlspec_example.transforms import StripAccents
 
 TABLE = "f1,f2,grade\n" + "".join(f"{i / 10:.1f},{(i % 7) / 7:.3f},{i % 3}\n" for i in range(30))
 
@@ -29,6 +31,16 @@ def test_feature_table_keeps_the_data_source_contract(tmp_path):
     options = {"path": "table.csv", "features": ["f1", "f2"], "target": "grade", "validation": 0.2, "test": 0.1}
     report = check_data_source(FeatureTable(), options, tmp_path, heads=["grade"])
     assert report.passed[0] == "describe(): {'train': 21, 'validation': 6, 'test': 3}"
+
+
+def test_bottom_share_keeps_the_freeze_policy_contract(tmp_path):
+    report = check_freeze_policy(BottomShare(), {"share": 0.5}, tmp_path)
+    assert report.passed[-1] == "built and froze ['backbone_dense_1']"
+
+
+def test_strip_accents_keeps_the_transform_contract():
+    check_transform(StripAccents(), {})
+    assert StripAccents().apply(StripAccents.Config(plugin="strip_accents"), "Café Ñandú") == "Cafe Nandu"
 
 
 SPEC = """

@@ -7,7 +7,9 @@ implementations once, when plugins are discovered. Keep it cheap to import: no K
 - ``coral`` (``coral.py``): a head for ordered classes, with its own Keras layer, loss and
   metric (``coral_keras.py``), declared below by name so ``tlspec validate`` knows them without
   TensorFlow;
-- ``feature_table`` (``feature_table.py``): a data source that keeps what prediction needs.
+- ``feature_table`` (``feature_table.py``): a data source that keeps what prediction needs;
+- ``bottom_share`` (``freeze_by_weight.py``): a freeze policy;
+- ``strip_accents`` (``transforms.py``): a text transform.
 """
 
 from __future__ import annotations
@@ -15,7 +17,9 @@ from __future__ import annotations
 from tlspec.api import KerasObject, hookimpl
 from tlspec_example.coral import Coral
 from tlspec_example.feature_table import FeatureTable
+from tlspec_example.freeze_by_weight import BottomShare
 from tlspec_example.small_cnn import SmallCNN
+from tlspec_example.transforms import StripAccents
 
 
 @hookimpl
@@ -31,6 +35,16 @@ def tlspec_heads():
 @hookimpl
 def tlspec_data_sources():
     return [FeatureTable()]
+
+
+@hookimpl
+def tlspec_freeze_policies():
+    return [BottomShare()]
+
+
+@hookimpl
+def tlspec_text_transforms():
+    return [StripAccents()]
 
 
 @hookimpl
