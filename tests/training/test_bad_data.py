@@ -1,5 +1,7 @@
 """Bad data ends in a located error or a reported skip, never a silent wrong result."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -269,7 +271,7 @@ def test_inline_data_without_examples_is_refused(write_spec):
 def test_a_decode_failure_mid_training_is_reported_not_an_internal_error(images, keras):
     import tensorflow as tf
 
-    from tlspec.training.runner import undecodable_input
+    from tlspec.training.failures import undecodable_input
 
     whole = (images / "train" / "cat" / "cat.0.jpg").read_bytes()
     table = whole.index(b"\xff\xc4") + 5
@@ -302,3 +304,49 @@ def test_inline_inputs_and_targets_of_different_lengths(write_spec):
                                        "{plugin: inline, inputs: {x: [[1, 2], [3, 4]]}, targets: {y: [1, 2, 3]}}"))
     assert only_problem(path) == ("spec.yaml:6:7: data: inputs and targets have different numbers of examples "
                                   "(x: 2, y: 3)")
+
+
+def test_a_data_plugin_failing_while_training_reads_its_data_is_named(write_spec, keras):
+    import types
+
+    import tensorflow as tf
+
+    from tlspec.api import DataConfig, DataDescription, DataField, DataSource, hookimpl
+    from tlspec.errors import TlspecError
+    from tlspec.plugin.manager import Origin, discover
+
+    class Options(DataConfig):
+        pass
+
+    class Flaky(DataSource):
+        name = "flaky"
+        Config = Options
+
+        def describe(self, config, context):
+            return DataDescription({"x": DataField((2,), "float32")}, {"y": DataField((), "float32")}, {"train": 8})
+
+        def datasets(self, config, context):
+            def rows():
+                for index in range(8):
+                    if index == 5:
+                        raise ValueError("row 6 has no value")
+                    yield {"x": [float(index), 1.0]}, {"y": float(index)}
+
+            signature = ({"x": tf.TensorSpec((2,), tf.float32)}, {"y": tf.TensorSpec((), tf.float32)})
+            return {"train": tf.data.Dataset.from_generator(rows, output_signature=signature).batch(2)}
+
+    module = types.ModuleType("flaky_plugin")
+    module.tlspec_data_sources = hookimpl(lambda: [Flaky()])
+    registry = discover([(module, Origin("flaky", "tlspec-flaky", "0.3"))])
+    path = write_spec("tlspec: 1\nname: t\ninputs: {x: {shape: [2]}}\nbackbone: {plugin: mlp, from: inputs.x, "
+                      "units: [2]}\nheads: [{name: y, plugin: regression}]\ndata: {plugin: flaky}\n")
+    with pytest.raises(TlspecError) as caught:
+        train(validate_file(path, registry=registry), out="run", verbose=0)
+    assert str(caught.value).startswith(
+        "data plugin 'flaky' (tlspec-flaky 0.3) failed while training read its data, in rows (test_bad_data.py:")
+    assert str(caught.value).endswith("ValueError: row 6 has no value. This is a bug in that plugin (rerun with "
+                                      "TLSPEC_DEBUG=1 for its traceback)")
+    import json
+
+    assert json.loads(Path("run", "run.json").read_text())[
+        "status"] == "failed"

@@ -16,6 +16,7 @@ from tlspec.model.compile import compile_model
 from tlspec.model.targets import prepare
 from tlspec.training.checkpoint import restore_optimizer
 from tlspec.training.data import TrainingData
+from tlspec.training.failures import explained, tensorflow_detail
 from tlspec.training.records import PhaseRecord
 from tlspec.training.session import PhaseStep, Session
 from tlspec.training.sharing import penalised
@@ -39,7 +40,7 @@ def run_phase(session: Session, data: TrainingData, step: PhaseStep) -> PhaseRec
           f"{'training heads on cached features' if cached else 'training end to end'} ({reason})")
     shard = session.distribution.shard
     validation = phase_data.get("validation")
-    fit(fit_model, shard(prepare(phase_data["train"], data.targets, data.class_weights)),
+    fit(session, fit_model, shard(prepare(phase_data["train"], data.targets, data.class_weights)),
         shard(prepare(validation, data.targets, {})) if validation is not None else None,
         initial_epoch=before, epochs=step.end, callbacks=callbacks(session, recorder), verbose=session.verbose)
     # epochs from the phase's start: a resumed phase counts the epochs trained before the interruption too
@@ -104,12 +105,14 @@ def callbacks(session: Session, recorder) -> list:
     return found
 
 
-def fit(model, train_data, validation_data, **options) -> None:
+def fit(session: Session, model, train_data, validation_data, **options) -> None:
     import tensorflow as tf
 
     try:
         model.fit(train_data, validation_data=validation_data, shuffle=False, **options)  # datasets shuffle
     except tf.errors.InvalidArgumentError as error:
-        message = error.message.splitlines()[0] if error.message else str(error)
-        raise TlspecError(f"training stopped on data it could not read or use: {message}. The run directory "
-                          "keeps every finished epoch; fix the data and continue with --resume") from None
+        recognised = explained(session, error)
+        if recognised is not error:
+            raise recognised from None
+        raise TlspecError(f"training stopped on data it could not read or use: {tensorflow_detail(error)}. The run "
+                          "directory keeps every finished epoch; fix the data and continue with --resume") from None

@@ -7,7 +7,6 @@ one without it); ``--resume`` continues after the last finished epoch.
 
 from __future__ import annotations
 
-import re
 import sys
 import time
 import warnings
@@ -24,13 +23,12 @@ from tlspec.spec.checks import MULTI_WORKER_SEED
 from tlspec.spec.validate import ValidatedSpec
 from tlspec.training.checkpoint import restore_weights
 from tlspec.training.data import TrainingData, load_training_data
+from tlspec.training.failures import explained
 from tlspec.training.phases import run_phase
 from tlspec.training.records import PhaseRecord
 from tlspec.training.rundir import CURVES, METRICS, MODEL, SPEC, RunDir
 from tlspec.training.session import Session, new_info, open_session
 from tlspec.training.sharing import distance
-
-DECODE_NODE = re.compile(r"node [\w/]*Decode(Image|Jpeg|Png|Bmp|Gif)\b")
 
 
 @dataclass
@@ -57,7 +55,7 @@ def train(validated: ValidatedSpec, out=None, resume: bool = False, verbose: int
         with distribution.scope():
             return _train(session)
     except BaseException as error:
-        error = undecodable_input(error) or error
+        error = explained(session, error)
         lost = distribution.lost_workers(error) if isinstance(error, Exception) else None
         if lost is not None:
             error = TlspecError(f"training stopped: {lost}. The chief's run directory keeps every finished epoch; "
@@ -69,18 +67,6 @@ def train(validated: ValidatedSpec, out=None, resume: bool = False, verbose: int
     finally:
         if not distribution.is_chief:
             session.run.remove()
-
-
-def undecodable_input(error: BaseException) -> TlspecError | None:
-    """TensorFlow could not decode an input file mid-training: the data plugin's checks let it through."""
-    text = str(error)
-    if type(error).__name__ != "InvalidArgumentError" or not DECODE_NODE.search(text):
-        return None
-    failing = next((line for line in text.splitlines() if "failed" in line or "Invalid" in line), "")
-    detail = failing.rsplit(": ", 1)[-1].strip()  # TensorFlow's own words, without its iterator and node names
-    return TlspecError(f"training stopped: TensorFlow could not decode an input file ({detail or 'no detail'}), "
-                       "which the data plugin's checks did not catch; remove or re-save the damaged file and "
-                       "continue with --resume")
 
 
 def record_stop(session: Session, error: BaseException) -> None:
