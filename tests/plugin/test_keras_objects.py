@@ -2,13 +2,18 @@
 build and load; and what a head's output means, declared by the head."""
 
 import json
+import os
 import shutil
+import subprocess
+import sys
+import sysconfig
 import types
+from pathlib import Path
 
 import numpy as np
 import pytest
 
-from helpers import SPECS, run_cli, spec_problems
+from helpers import REPO, SPECS, run_cli, spec_problems
 from tlspec.api import HeadOutput, KerasObject, describe_output, hookimpl
 from tlspec.errors import TlspecError
 from tlspec.plugin.manager import Origin, discover
@@ -118,9 +123,22 @@ def test_a_plugin_head_with_its_own_loss_metric_and_layer_trains_evaluates_and_p
     assert [(grade["label"], grade["rank"]) for grade in grades] == [("excellent", 4), ("poor", 0)]
     assert all(sum(grade["probabilities"].values()) == pytest.approx(1.0) for grade in grades)
 
-    info["plugins"]["tlspec-gone"] = "2.0"
-    (tmp_path / "run" / "run.json").write_text(json.dumps(info))
-    missing = run_cli("predict", "run", "--", "1,2,3,4", cwd=tmp_path, timeout=120)
-    assert (missing.returncode, missing.stderr.strip()) == (
-        1, "error: run was trained with plugins from tlspec-gone 2.0, not installed here: "
-           "pip install 'tlspec-gone==2.0'")
+    without = subprocess.run([sys.executable, "-S", "-m", "tlspec.cli", "predict", "run", "--", "1,2,3,4"],
+                             cwd=tmp_path, env=environment_without("tlspec_example", tmp_path), capture_output=True,
+                             text=True, timeout=120)
+    assert (without.returncode, without.stderr.strip()) == (
+        1, "error: run was trained with plugins from tlspec-example 0.1.0, not installed here: "
+           "pip install 'tlspec-example==0.1.0'")
+
+
+def environment_without(package: str, tmp_path: Path) -> dict:
+    """An environment (for ``python -S``) that sees this venv's packages except ``package``: its files are
+    left out of a copy of site-packages made of links, and .pth files (editable installs) are not run."""
+    site = Path(sysconfig.get_paths()["purelib"])
+    farm = tmp_path / "site-without"
+    farm.mkdir()
+    for entry in site.iterdir():
+        if package not in entry.name and not entry.name.endswith(".pth"):
+            (farm / entry.name).symlink_to(entry)
+    path = os.pathsep.join([str(farm), str(REPO), str(REPO / "plugins")])  # tlspec and its built-ins
+    return {**os.environ, "PYTHONPATH": path}
