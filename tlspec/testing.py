@@ -16,7 +16,7 @@ layers), every layer carries its component's name as a prefix and every weight b
 the component owns, a tiny train gives a finite loss, the model saves, reloads in safe mode and
 predicts the same. A broken contract raises ``ContractError`` saying what to change. ``run_cli``
 runs the ``tlspec`` command as a user would. The plugin need not be installed: the checks register
-it for themselves.
+it for themselves (pass its Keras objects as ``keras_objects``).
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ from typing import Any
 import yaml
 
 from tlspec.errors import SpecError, TlspecError
+from tlspec.plugin.keras_objects import KerasObject
 from tlspec.plugin.kinds import KINDS, Plugin
 from tlspec.plugin.manager import Origin, Registry, default_registry, discover
 from tlspec.plugin.shapes import FreezeTarget, LayerInfo, TensorInfo, format_shape
@@ -56,27 +57,28 @@ class CheckReport:
 
 
 def check_backbone(plugin, options: dict, tmp_path: Path, *, input_shape: Sequence[int] | None = None,
-                   input_dtype: str = "float32") -> CheckReport:
+                   input_dtype: str = "float32", keras_objects: Sequence[KerasObject] = ()) -> CheckReport:
     """A backbone (or block): ``options`` is its section without ``plugin``; ``input_shape`` (without the
-    batch axis) feeds it a model input, else it must create its own inputs (e.g. from ``input_shape``)."""
+    batch axis) feeds it a model input, else it must create its own inputs (e.g. from ``input_shape``).
+    ``keras_objects``: the plugin's Keras objects, when the plugin is not installed."""
     section = {"plugin": plugin.name, **options}
     spec = {"tlspec": 1, "name": "contract-check", "seed": 0}
     if input_shape is not None:
         spec["inputs"] = {"x": {"shape": list(input_shape), "dtype": input_dtype}}
         section.setdefault("from", "inputs.x")
     spec.update(backbone=section, heads=[{"name": "check_output", "plugin": "regression"}])
-    return _check_model(plugin, spec, tmp_path, "backbone")
+    return _check_model(plugin, spec, tmp_path, "backbone", keras_objects)
 
 
 def check_head(plugin, options: dict, tmp_path: Path, *, input_shape: Sequence[int] = (8,),
-               name: str = "check_head") -> CheckReport:
+               name: str = "check_head", keras_objects: Sequence[KerasObject] = ()) -> CheckReport:
     """A head reading one tensor of ``input_shape`` (without the batch axis); ``options`` is its section
-    without ``plugin`` and ``name``."""
+    without ``plugin`` and ``name``; ``keras_objects``: its loss, metrics, layers, when it is not installed."""
     spec = {"tlspec": 1, "name": "contract-check", "seed": 0,
             "inputs": {"x": {"shape": list(input_shape)}},
             "backbone": {"plugin": "mlp", "from": "inputs.x", "units": [4]},
             "heads": [{"name": name, "plugin": plugin.name, "from": "inputs.x", **options}]}
-    return _check_model(plugin, spec, tmp_path, name)
+    return _check_model(plugin, spec, tmp_path, name, keras_objects)
 
 
 def check_freeze_policy(plugin, options: dict, tmp_path: Path) -> CheckReport:
@@ -110,9 +112,10 @@ def check_freeze_policy(plugin, options: dict, tmp_path: Path) -> CheckReport:
 def check_data_source(plugin, options: dict, tmp_path: Path, *, spec_dir: Path | None = None,
                       heads: Sequence[str] = ("target",)) -> CheckReport:
     """A data source: ``describe`` is TensorFlow-free and matches what ``datasets`` yields, split by split
-    (inputs, targets, shapes, dtypes, example counts); ``prediction_state`` is JSON; ``prediction_inputs``
-    (if it has one) reads back inputs of the described shapes. Paths in ``options`` are relative to
-    ``spec_dir`` (default ``tmp_path``)."""
+    (inputs, targets, shapes, dtypes, example counts); ``prediction_state`` is JSON. ``prediction_inputs``
+    is not called (its items are the source's own format): test it directly, with ``context.state`` set
+    to what ``prediction_state`` returned. Paths in ``options`` are relative to ``spec_dir`` (default
+    ``tmp_path``)."""
     import json
 
     from tlspec.plugin.data import DataContext
@@ -165,9 +168,10 @@ def run_cli(*args, cwd: Path | str | None = None, env: dict | None = None,
 
 # --- the model checks -------------------------------------------------------------------------------------
 
-def _check_model(plugin, spec: dict, tmp_path: Path, component: str) -> CheckReport:
+def _check_model(plugin, spec: dict, tmp_path: Path, component: str,
+                 keras_objects: Sequence[KerasObject] = ()) -> CheckReport:
     report = CheckReport(plugin.name)
-    registry = _registry_with(plugin)
+    registry = _registry_with(plugin, keras_objects)
     validated = _validate(spec, tmp_path, registry)
     static = validated.graph.components[component].plan
     report.passed.append(f"validate: static plan {format_shape(static.output.shape)}")
@@ -282,14 +286,16 @@ def _random(rng, tensor, count: int):
 
 # --- plumbing -------------------------------------------------------------------------------------------------
 
-def _registry_with(plugin: Plugin) -> Registry:
-    """The installed plugins, plus ``plugin`` when it is not one of them."""
+def _registry_with(plugin: Plugin, keras_objects: Sequence[KerasObject] = ()) -> Registry:
+    """The installed plugins, plus ``plugin`` (and its Keras objects) when it is not one of them."""
     installed = default_registry()
     record = installed.records.get(plugin.kind, {}).get(plugin.name)
     if record is not None and type(record.plugin) is type(plugin):
         return installed
     module = types.ModuleType(f"tlspec_testing_{plugin.name}")
-    setattr(module, KINDS[plugin.kind].hook_name, _hook(plugin))
+    setattr(module, KINDS[plugin.kind].hook_name, _hook([plugin]))
+    if keras_objects:
+        module.tlspec_keras_objects = _hook(list(keras_objects))
     registry = discover([(module, Origin(plugin.name, "tlspec-testing", "0"))])
     if plugin.name not in registry.records[plugin.kind] or \
             registry.records[plugin.kind][plugin.name].origin.distribution != "tlspec-testing":
@@ -298,10 +304,10 @@ def _registry_with(plugin: Plugin) -> Registry:
     return registry
 
 
-def _hook(plugin):
+def _hook(provided: list):
     from tlspec.plugin.hookspecs import hookimpl
 
-    return hookimpl(lambda: [plugin])
+    return hookimpl(lambda: provided)
 
 
 def _validate(spec: dict, tmp_path: Path, registry: Registry):

@@ -15,7 +15,14 @@ from tlspec.api import (
     FreezePolicy,
     TensorInfo,
 )
-from tlspec.testing import ContractError, check_backbone, check_data_source, check_freeze_policy, check_transform
+from tlspec.testing import (
+    ContractError,
+    check_backbone,
+    check_data_source,
+    check_freeze_policy,
+    check_head,
+    check_transform,
+)
 
 
 class Options(ComponentConfig):
@@ -114,3 +121,19 @@ def test_a_data_source_whose_datasets_differ_from_its_description_is_caught(tmp_
     assert str(caught.value) == "contract_miscounting train: datasets() yields 12 examples; describe() declared 10"
     assert check_data_source(Miscounting(), {"declared": 12}, tmp_path).passed[1] == (
         "datasets() yield what describe() declared")
+
+
+def test_an_uninstalled_head_is_checked_with_the_keras_objects_it_is_given(tmp_path, keras):
+    from tlspec.api import KerasObject
+    from tlspec_example.coral import Coral
+
+    class Uninstalled(Coral):
+        name = "uninstalled_ordinal"
+        default_loss = "uninstalled_ordinal_loss"
+        default_metrics = ()
+
+    loss = KerasObject("loss", "uninstalled_ordinal_loss", "tlspec_example.coral_keras:coral_loss")
+    report = check_head(Uninstalled(), {"classes": 3}, tmp_path, input_shape=[5], keras_objects=[loss])
+    assert report.passed[-1] == "trains, saves, reloads in safe mode, predicts the same"
+    with pytest.raises(ContractError, match="unknown Keras loss 'uninstalled_ordinal_loss'"):
+        check_head(Uninstalled(), {"classes": 3}, tmp_path, input_shape=[5])
