@@ -60,6 +60,7 @@ from tlspec.plugin.configs import (
     TransformConfig,
 )
 from tlspec.plugin.data import DataContext, DataDescription, DataField, LabelCounts
+from tlspec.plugin.helpers import Pooling, apply, array_datasets, pool, split_indices, target_head
 from tlspec.plugin.hookspecs import hookimpl
 from tlspec.plugin.keras_objects import KerasObject
 from tlspec.plugin.kinds import Backbone, DataSource, FreezePolicy, Head, Plugin, TextTransform
@@ -97,7 +98,8 @@ __all__ = [
     # errors and messages
     "PlanError", "UnknownEndpoint", "did_you_mean", "one_of", "format_shape",
     # helpers
-    "chain", "read_utf8", "ReverseChannels",  # noqa: F822 - loaded by __getattr__
+    "chain", "read_utf8", "Pooling", "pool", "apply", "array_datasets", "split_indices", "target_head",
+    "ReverseChannels",  # noqa: F822 - loaded by __getattr__
 ]
 
 

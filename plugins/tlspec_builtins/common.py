@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Annotated, Literal
+from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PositiveInt
 
-from tlspec.api import PlanError, TensorInfo, did_you_mean, one_of
+from tlspec.api import PlanError, TensorInfo, apply, did_you_mean, one_of
 
 ACTIVATIONS = (
     "celu", "elu", "exponential", "gelu", "glu", "hard_shrink", "hard_sigmoid", "hard_silu",
@@ -27,7 +27,6 @@ def _known_activation(value: str) -> str:
 
 Activation = Annotated[str, AfterValidator(_known_activation)]
 Rate = Annotated[float, Field(ge=0.0, lt=1.0)]
-Pooling = Literal["flatten", "avg", "max", "none"]
 
 
 class HiddenLayer(BaseModel):
@@ -75,32 +74,6 @@ def _product(values) -> int:
     for value in values:
         result *= value
     return result
-
-
-def apply(layer, tensor, created: list):
-    """Call ``layer`` on ``tensor`` and remember it among the component's layers."""
-    created.append(layer)
-    return layer(tensor)
-
-
-def pool(tensor, pooling: str, name: str, created: list):
-    """Reduce a tensor of rank > 2 to (batch, features) with Keras layers."""
-    import keras
-
-    rank = len(tensor.shape)
-    if rank == 2:
-        return tensor
-    if pooling == "flatten":
-        return apply(keras.layers.Flatten(name=f"{name}_flatten"), tensor, created)
-    spatial = rank - 2
-    layer = {
-        ("avg", 1): keras.layers.GlobalAveragePooling1D, ("avg", 2): keras.layers.GlobalAveragePooling2D,
-        ("avg", 3): keras.layers.GlobalAveragePooling3D, ("max", 1): keras.layers.GlobalMaxPooling1D,
-        ("max", 2): keras.layers.GlobalMaxPooling2D, ("max", 3): keras.layers.GlobalMaxPooling3D,
-    }.get((pooling, spatial))
-    if layer is None:
-        raise PlanError(f"pooling '{pooling}' cannot reduce a rank-{rank} tensor; use flatten", ("pooling",))
-    return apply(layer(name=f"{name}_{pooling}_pool"), tensor, created)
 
 
 def concatenate(tensors: list, name: str, created: list):

@@ -22,12 +22,14 @@ from tlspec.api import (
     DataSource,
     LabelCounts,
     PlanError,
+    array_datasets,
     did_you_mean,
     hookimpl,
     one_of,
+    split_indices,
 )
 from tlspec_builtins.array_checks import check_finite, check_labels, check_rows, numbers, read_csv_rows
-from tlspec_builtins.data_common import array_datasets, dtype_name, normalise, split_indices
+from tlspec_builtins.data_common import dtype_name, normalise
 
 SplitChoice = Literal["train"] | float | None
 

@@ -17,8 +17,17 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PositiveInt
 
-from tlspec.api import DataConfig, DataContext, DataDescription, DataField, DataSource, PlanError, hookimpl
-from tlspec_builtins.data_common import split_indices, target_head
+from tlspec.api import (
+    DataConfig,
+    DataContext,
+    DataDescription,
+    DataField,
+    DataSource,
+    PlanError,
+    hookimpl,
+    split_indices,
+    target_head,
+)
 from tlspec_builtins.image_checks import image_problem
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".gif")

@@ -13,8 +13,16 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import Field, PositiveInt, field_validator
 
-from tlspec.api import DataConfig, DataContext, DataDescription, DataField, DataSource, hookimpl
-from tlspec_builtins.data_common import array_datasets, target_head
+from tlspec.api import (
+    DataConfig,
+    DataContext,
+    DataDescription,
+    DataField,
+    DataSource,
+    array_datasets,
+    hookimpl,
+    target_head,
+)
 
 ShapeName = Literal["circle", "ring", "square", "frame", "diamond", "triangle", "plus", "hbar", "vbar", "cross"]
 

@@ -23,11 +23,12 @@ from tlspec.api import (
     DataField,
     DataSource,
     PlanError,
+    array_datasets,
     hookimpl,
     one_of,
     read_utf8,
+    split_indices,
 )
-from tlspec_builtins.data_common import array_datasets, split_indices
 from tlspec_builtins.text_vocabulary import (
     OOV,
     PAD,

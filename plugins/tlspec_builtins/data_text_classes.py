@@ -26,11 +26,13 @@ from tlspec.api import (
     DataField,
     DataSource,
     PlanError,
+    array_datasets,
     chain,
     hookimpl,
     read_utf8,
+    split_indices,
+    target_head,
 )
-from tlspec_builtins.data_common import array_datasets, split_indices, target_head
 from tlspec_builtins.text_documents import deduplicate, keep_classes, read_class_files, read_folder, read_table
 from tlspec_builtins.text_vocabulary import OOV, PAD, VocabularyOptions, build_vocabulary, encode, tokenize
 

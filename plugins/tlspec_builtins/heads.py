@@ -22,20 +22,20 @@ from tlspec.api import (
     HeadOutput,
     PlanContext,
     PlanError,
+    Pooling,
     TensorInfo,
+    apply,
     hookimpl,
+    pool,
 )
 from tlspec_builtins.common import (
     Activation,
     HiddenLayer,
-    Pooling,
     Rate,
-    apply,
     check_head_input,
     class_names,
     concatenate,
     hidden_layers,
-    pool,
 )
 
 

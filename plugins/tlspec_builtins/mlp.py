@@ -23,9 +23,10 @@ from tlspec.api import (
     PlanError,
     TensorInfo,
     UnknownEndpoint,
+    apply,
     hookimpl,
 )
-from tlspec_builtins.common import Activation, Rate, apply, concatenate
+from tlspec_builtins.common import Activation, Rate, concatenate
 
 LayerName = Annotated[str, StringConstraints(pattern=IDENTIFIER)]
 

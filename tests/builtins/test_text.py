@@ -69,7 +69,7 @@ def test_tagger_trains_and_reports_token_accuracy_on_real_tokens(write_spec, cor
     result = train(validate_file(spec(write_spec)), out="run", verbose=0)
     test = result.metrics["test"]["pos"]
     assert test["token_accuracy"] >= 0.95
-    from tlspec_builtins.data_common import split_indices
+    from tlspec.api import split_indices
 
     sentences = (corpus / "tiny.pos").read_text().splitlines()
     test_rows = split_indices(len(sentences), {"validation": 0.15, "test": 0.15}, 3)["test"]

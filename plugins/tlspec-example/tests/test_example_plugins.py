@@ -30,7 +30,7 @@ def test_feature_table_keeps_the_data_source_contract(tmp_path):
     (tmp_path / "table.csv").write_text(TABLE)
     options = {"path": "table.csv", "features": ["f1", "f2"], "target": "grade", "validation": 0.2, "test": 0.1}
     report = check_data_source(FeatureTable(), options, tmp_path, heads=["grade"])
-    assert report.passed[0] == "describe(): {'train': 21, 'validation': 6, 'test': 3}"
+    assert report.passed[0] == "describe(): {'validation': 6, 'test': 3, 'train': 21}"
 
 
 def test_bottom_share_keeps_the_freeze_policy_contract(tmp_path):

@@ -30,6 +30,7 @@ from tlspec.api import (
     did_you_mean,
     one_of,
     read_utf8,
+    split_indices,
 )
 
 
@@ -94,14 +95,8 @@ class FeatureTable(DataSource):
             raise PlanError(f"{config.path} line {line}: {value!r} is not {expected}", ("target",)) from None
 
     def _splits(self, count: int, config: FeatureTableConfig, context: DataContext) -> dict[str, list[int]]:
-        import random
-
-        order = list(range(count))
-        random.Random(context.seed).shuffle(order)
-        test, validation = round(count * config.test), round(count * config.validation)
-        splits = {"train": order[test + validation:], "validation": order[test:test + validation],
-                  "test": order[:test]}
-        return {name: rows for name, rows in splits.items() if rows}
+        fractions = {"validation": config.validation, "test": config.test}
+        return {name: rows.tolist() for name, rows in split_indices(count, fractions, context.seed).items()}
 
     def describe(self, config: FeatureTableConfig, context: DataContext) -> DataDescription:
         features, labels, names = self._table(config, context)
