@@ -9,6 +9,8 @@ exact place instead of after a guessed delay. Each point fires the first time it
   after-commit      just after the commit of the last epoch (8), before its kept model is moved into place
   between-phases    after the first phase's last epoch, before the next phase starts
   final-evaluation  when the evaluation after the last epoch starts
+  swallowed         inside epoch 5, from a __del__ method: Python drops a KeyboardInterrupt raised
+                    there ("Exception ignored"), as it can inside TensorFlow's own code
 """
 
 from __future__ import annotations
@@ -85,13 +87,34 @@ def _at_final_evaluation(stop) -> None:
     runner.evaluate_splits = evaluate_splits
 
 
+def _at_swallowed(stop) -> None:
+    from tlspec.model.runtime import keras
+
+    original = phases.callbacks
+
+    class Dropped:
+        def __del__(self):
+            stop()
+
+    class StopInsideDel(keras().callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            self.epoch = epoch
+
+        def on_train_batch_end(self, batch, logs=None):
+            if self.epoch == 4 and batch == 2:
+                Dropped()  # deleted at once: stop() runs inside __del__
+
+    phases.callbacks = lambda session, recorder: [*original(session, recorder), StopInsideDel()]
+
+
 POINTS = {"first-epoch": _at_first_epoch, "checkpoint-save": _at_checkpoint_save, "after-commit": _at_after_commit,
-          "between-phases": _at_between_phases, "final-evaluation": _at_final_evaluation}
+          "between-phases": _at_between_phases, "final-evaluation": _at_final_evaluation,
+          "swallowed": _at_swallowed}
 
 
 if __name__ == "__main__":
     point, signal_name, *arguments = sys.argv[1:]
-    signal.signal(signal.SIGINT, signal.default_int_handler)  # a background CI job inherits SIGINT ignored
+    signal.signal(signal.SIGINT, signal.SIG_DFL)  # a background CI job inherits SIGINT ignored
     signal_number = getattr(signal, signal_name)
     fired = []
 

@@ -43,10 +43,12 @@ POINTS = {
     "after-commit": ("resume", 8),
     "between-phases": ("resume", 3),
     "final-evaluation": ("resume", 8),
+    "swallowed": ("resume", 4),
 }
 FAST = {("checkpoint-save", "SIGKILL"), ("first-epoch", "SIGINT")}
 CASES = [pytest.param(point, name, marks=() if (point, name) in FAST else pytest.mark.slow, id=f"{point}-{name}")
-         for point in POINTS for name in ("SIGKILL", "SIGINT")] + [
+         for point in POINTS if point != "swallowed" for name in ("SIGKILL", "SIGINT")] + [
+    pytest.param("swallowed", "SIGINT", id="swallowed-SIGINT"),
     pytest.param("between-phases", "SIGTERM", marks=pytest.mark.slow, id="between-phases-SIGTERM")]
 STOPPED = {"SIGINT": (130, "interrupted (Ctrl-C)"), "SIGTERM": (143, "terminated (SIGTERM)")}
 

@@ -130,8 +130,9 @@ def test_interrupted_run_says_so_and_resumes(write_spec, tmp_path):
     while time.time() < deadline and not (state.exists() and json.loads(state.read_text())["epoch"] >= 4):
         time.sleep(0.05)
     process.send_signal(signal.SIGINT)
-    assert process.wait(timeout=120) == 130
-    assert process.stderr.read().strip().splitlines()[-2:] == [
+    code, errors = process.wait(timeout=120), process.stderr.read()
+    assert code == 130, errors[-3000:]
+    assert errors.strip().splitlines()[-2:] == [
         "run interrupted; continue it with: tlspec train run --resume", "interrupted"]
     info = json.loads((tmp_path / "run" / "run.json").read_text())
     assert (info["status"], info["stopped"]) == ("interrupted", "interrupted (Ctrl-C)")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import signal
 import sys
 import threading
 
@@ -26,14 +25,12 @@ def parser() -> argparse.ArgumentParser:
     return main_parser
 
 
-def _terminate(signum, frame):
-    raise Terminated()
-
-
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     if threading.current_thread() is threading.main_thread():  # signal handlers can only be set there
-        signal.signal(signal.SIGTERM, _terminate)
+        from tlspec.training.stop_request import install
+
+        install()
     try:
         return args.run(args)
     except SpecError as error:

@@ -13,6 +13,7 @@ from tlspec.spec.language import CheckpointSpec
 from tlspec.training.checkpoint import save_epoch
 from tlspec.training.records import ResumeState
 from tlspec.training.rundir import HISTORY, RunDir
+from tlspec.training.stop_request import raise_if_requested
 
 keras = _load_keras()
 
@@ -85,3 +86,16 @@ class RunRecorder(keras.callbacks.Callback):
             self.state.best, self.state.best_epoch = value, len(self.history)
             return True
         return False
+
+
+class StopWhenRequested(keras.callbacks.Callback):
+    """Raises a Ctrl-C or SIGTERM that TensorFlow's code swallowed, at the next batch (see stop_request)."""
+
+    def on_train_batch_end(self, batch, logs=None):
+        raise_if_requested()
+
+    def on_test_batch_end(self, batch, logs=None):
+        raise_if_requested()
+
+    def on_epoch_end(self, epoch, logs=None):
+        raise_if_requested()

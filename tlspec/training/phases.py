@@ -88,8 +88,10 @@ def learning_rate(session: Session, phase, steps_per_epoch: int):
 def callbacks(session: Session, recorder) -> list:
     import keras
 
+    from tlspec.training.callbacks import StopWhenRequested
+
     train = session.spec.train
-    found = [recorder]
+    found = [recorder, StopWhenRequested()]  # after the recorder: an epoch that ended is kept
     if train.early_stopping:
         stop = train.early_stopping
         found.append(keras.callbacks.EarlyStopping(monitor=stop.monitor, mode=stop.mode, patience=stop.patience,

@@ -29,6 +29,7 @@ from tlspec.training.records import PhaseRecord
 from tlspec.training.rundir import CURVES, METRICS, MODEL, SPEC, RunDir
 from tlspec.training.session import Session, new_info, open_session
 from tlspec.training.sharing import distance
+from tlspec.training.stop_request import raise_if_requested
 
 
 @dataclass
@@ -92,7 +93,10 @@ def _train(session: Session) -> TrainResult:
     data = load_training_data(session)
     for step in session.phases_to_run():
         session.record_phase(run_phase(session, data, step))
-    return finish(session, data, evaluate(session, data))
+        raise_if_requested()
+    metrics = evaluate(session, data)
+    raise_if_requested()
+    return finish(session, data, metrics)
 
 
 def start_run(session: Session) -> None:
