@@ -181,7 +181,7 @@ def _check_model(plugin, spec: dict, tmp_path: Path, component: str,
     report.passed.append("plan and build agree")
     _layers_are_owned(component, built, assembly)
     report.passed.append(f"{len(built.layers)} layers, prefixed '{component}', owning their weights")
-    _trains_saves_reloads(assembly, registry, tmp_path)
+    _trains_saves_reloads(assembly, tmp_path)
     report.passed.append("trains, saves, reloads in safe mode, predicts the same")
     return report
 
@@ -231,19 +231,19 @@ def _layers_are_owned(component: str, built, assembly) -> None:
                             "Built.layers, or leave it empty for tlspec to find them")
 
 
-def _trains_saves_reloads(assembly, registry: Registry, tmp_path: Path) -> None:
+def _trains_saves_reloads(assembly, tmp_path: Path) -> None:
     import keras
     import numpy as np
+    import tensorflow as tf
 
     from tlspec.model.compile import compile_model
-    from tlspec.model.custom_objects import register_plugin_objects
-    from tlspec.model.targets import head_targets
+    from tlspec.model.targets import head_targets, prepare
 
     compile_model(assembly)
     rng = np.random.default_rng(0)
     inputs = {name: _random(rng, tensor, 8) for name, tensor in assembly.inputs.items()}
-    targets = {}
-    for target in head_targets(assembly):
+    targets, head_target_list = {}, head_targets(assembly)
+    for target in head_target_list:
         shape = (8, *assembly.built[target.name].output.shape[1:])
         if target.encoding == "labels":
             label_shape = shape[:-1] if len(shape) > 2 else (8,)
@@ -252,19 +252,14 @@ def _trains_saves_reloads(assembly, registry: Registry, tmp_path: Path) -> None:
             targets[target.name] = rng.integers(0, target.units, (8,)).astype("int32")
         else:
             targets[target.name] = rng.random(shape).astype("float32")
-    import tensorflow as tf
-
-    from tlspec.model.targets import prepare
-
-    dataset = prepare(tf.data.Dataset.from_tensor_slices((inputs, targets)).batch(4), head_targets(assembly), {})
+    dataset = prepare(tf.data.Dataset.from_tensor_slices((inputs, targets)).batch(4), head_target_list, {})
     history = assembly.model.fit(dataset, epochs=1, verbose=0)
     loss = history.history["loss"][-1]
     if not np.isfinite(loss):
         raise ContractError(f"a tiny training run gave loss {loss}")
     path = tmp_path / "contract-check.keras"
     assembly.model.save(path)
-    register_plugin_objects(registry)
-    try:
+    try:  # assemble registered the registry's Keras objects, as tlspec does before every load
         reloaded = keras.saving.load_model(path, safe_mode=True)
     except (TypeError, ValueError) as error:
         raise ContractError(f"the saved model does not reload in safe mode: {str(error).splitlines()[0][:300]} "

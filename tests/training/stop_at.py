@@ -32,17 +32,25 @@ def _stop(signal_number: int) -> None:
     time.sleep(60)  # not reached: SIGINT raises KeyboardInterrupt on the way out of kill; SIGKILL ends it there
 
 
-def _at_first_epoch(stop) -> None:
+def _at_batch(epoch: int, batch: int, action) -> None:
+    """Run ``action`` at the end of that batch of that epoch (both 0-based), from a Keras callback."""
     from tlspec.model.runtime import keras
 
     original = phases.callbacks
 
-    class StopInFirstEpoch(keras().callbacks.Callback):
-        def on_train_batch_end(self, batch, logs=None):
-            if batch == 2:
-                stop()
+    class AtBatch(keras().callbacks.Callback):
+        def on_epoch_begin(self, number, logs=None):
+            self.epoch = number
 
-    phases.callbacks = lambda session, recorder: [*original(session, recorder), StopInFirstEpoch()]
+        def on_train_batch_end(self, number, logs=None):
+            if (self.epoch, number) == (epoch, batch):
+                action()
+
+    phases.callbacks = lambda session, recorder: [*original(session, recorder), AtBatch()]
+
+
+def _at_first_epoch(stop) -> None:
+    _at_batch(0, 2, stop)
 
 
 def _at_checkpoint_save(stop) -> None:
@@ -88,23 +96,11 @@ def _at_final_evaluation(stop) -> None:
 
 
 def _at_swallowed(stop) -> None:
-    from tlspec.model.runtime import keras
-
-    original = phases.callbacks
-
     class Dropped:
         def __del__(self):
             stop()
 
-    class StopInsideDel(keras().callbacks.Callback):
-        def on_epoch_begin(self, epoch, logs=None):
-            self.epoch = epoch
-
-        def on_train_batch_end(self, batch, logs=None):
-            if self.epoch == 4 and batch == 2:
-                Dropped()  # deleted at once: stop() runs inside __del__
-
-    phases.callbacks = lambda session, recorder: [*original(session, recorder), StopInsideDel()]
+    _at_batch(4, 2, Dropped)  # the instance is deleted at once: stop() runs inside __del__
 
 
 POINTS = {"first-epoch": _at_first_epoch, "checkpoint-save": _at_checkpoint_save, "after-commit": _at_after_commit,

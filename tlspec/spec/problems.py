@@ -62,34 +62,31 @@ class Problems:
             self.at_value(section.path + error.field, error.message)
         except TlspecError:
             raise
-        except UnknownEndpoint as error:
-            if on_unknown_endpoint is None:
+        except Exception as error:  # a plugin bug must still be reported, located, without a traceback
+            if isinstance(error, UnknownEndpoint) and on_unknown_endpoint is not None:
+                on_unknown_endpoint(error)
+            else:
                 self.items.append(crash_problem(section.kind, section.path, section.record, f"{method}()", error,
                                                 self.locations))
-            else:
-                on_unknown_endpoint(error)
-        except Exception as error:  # a plugin bug must still be reported, located, without a traceback
-            self.items.append(crash_problem(section.kind, section.path, section.record, f"{method}()", error,
-                                            self.locations))
         return None
 
 
 def crash_problem(kind: str, path: tuple, record: PluginRecord, where: str, error: Exception,
                   locations: Locations) -> Problem:
-    """A plugin that crashed: a plugin bug (exit 1), located at its section; its traceback printed with
-    TLSPEC_DEBUG=1."""
-    if os.environ.get(DEBUG_VARIABLE):
-        traceback.print_exception(error)
-    origin = record.origin
-    message = (f"{kind} plugin '{record.name}' ({origin.distribution} {origin.version}) failed in {where}: "
-               f"{type(error).__name__}: {error}")
-    return Problem(message, locations.of_key(path), format_path(path), plugin_bug=True)
+    """A plugin that crashed: a plugin bug (exit 1), located at its section."""
+    return Problem(_crash_message(kind, record, where, error), locations.of_key(path), format_path(path),
+                   plugin_bug=True)
 
 
 def plugin_crash(section: Section, method: str, error: Exception) -> str:
     """The message of ``crash_problem``, for a call made after validation (no location to give)."""
+    return _crash_message(section.kind, section.record, f"{method}()", error)
+
+
+def _crash_message(kind: str, record: PluginRecord, where: str, error: Exception) -> str:
+    """Names the plugin and its distribution; with TLSPEC_DEBUG=1 its traceback is printed too."""
     if os.environ.get(DEBUG_VARIABLE):
         traceback.print_exception(error)
-    origin = section.record.origin
-    return (f"{section.kind} plugin '{section.record.name}' ({origin.distribution} {origin.version}) "
-            f"failed in {method}(): {type(error).__name__}: {error}")
+    origin = record.origin
+    return (f"{kind} plugin '{record.name}' ({origin.distribution} {origin.version}) failed in {where}: "
+            f"{type(error).__name__}: {error}")

@@ -106,24 +106,30 @@ class FeatureTable(DataSource):
             targets={self._head(config, context): DataField((), "int32", tuple(names), LabelCounts.of(labels))},
             splits={name: len(rows) for name, rows in splits.items()})
 
-    def prediction_state(self, config: FeatureTableConfig, context: DataContext) -> dict:
-        features, labels, _ = self._table(config, context)
-        train = [features[row] for row in self._splits(len(labels), config, context)["train"]]
+    @staticmethod
+    def _standardisation(config: FeatureTableConfig, features: list, train_rows: list[int]) -> dict:
+        """Each feature's mean and spread over the training rows."""
+        train = [features[row] for row in train_rows]
         means = [sum(column) / len(column) for column in zip(*train)]
         spreads = [(sum((v - m) ** 2 for v in column) / len(column)) ** 0.5 or 1.0
                    for column, m in zip(zip(*train), means)]
         return {"features": config.features, "mean": means, "std": spreads}
+
+    def prediction_state(self, config: FeatureTableConfig, context: DataContext) -> dict:
+        features, labels, _ = self._table(config, context)
+        return self._standardisation(config, features, self._splits(len(labels), config, context)["train"])
 
     def datasets(self, config: FeatureTableConfig, context: DataContext) -> dict:
         import numpy as np
         import tensorflow as tf
 
         features, labels, _ = self._table(config, context)
-        state = self.prediction_state(config, context)
+        splits = self._splits(len(labels), config, context)
+        state = self._standardisation(config, features, splits["train"])
         x = (np.array(features, dtype="float32") - state["mean"]) / np.array(state["std"], dtype="float32")
         y, head = np.array(labels, dtype="int32"), self._head(config, context)
         result = {}
-        for split, rows in self._splits(len(labels), config, context).items():
+        for split, rows in splits.items():
             dataset = tf.data.Dataset.from_tensor_slices(({config.input: x[rows]}, {head: y[rows]}))
             if split == "train":
                 dataset = dataset.shuffle(len(rows), seed=context.seed)
