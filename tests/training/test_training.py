@@ -195,3 +195,24 @@ def test_metrics_that_are_not_finite_are_written_as_json_null(tmp_path):
     run = RunDir(tmp_path)
     run.write_json("metrics.json", {"test": {"o": {"loss": float("nan"), "mae": np.float32("inf"), "n": 3}}})
     assert json.loads((tmp_path / "metrics.json").read_text()) == {"test": {"o": {"loss": None, "mae": None, "n": 3}}}
+
+
+def test_damaged_run_files_are_named_not_internal_errors(tmp_path):
+    from tlspec.plugin.data import DataDescription
+    from tlspec.training.rundir import RunDir
+
+    run = RunDir(tmp_path)
+    (tmp_path / "state").mkdir()
+    (tmp_path / "run.json").write_text("{bad")
+    (tmp_path / "state" / "state.json").write_text('{"epoch": [')
+    (tmp_path / "data.json").write_text('{"inputs": 3}')
+    with pytest.raises(TlspecError, match=r"run.json is damaged: it is not JSON \(Expecting property name enclosed "
+                                          r"in double quotes: line 1 column 2 \(char 1\)\); train the run again"):
+        run.read_info()
+    with pytest.raises(TlspecError, match=r"state.json is damaged: it is not JSON"):
+        run.read_state()
+    with pytest.raises(TlspecError, match=r"data.json is damaged: it does not hold what tlspec writes there "
+                                          r"\(AttributeError: 'int' object has no attribute 'items'\)"):
+        run.read_record("data.json", DataDescription.from_json)
+    with pytest.raises(TlspecError, match=r"cannot read .*metrics.json: No such file or directory"):
+        run.read_json("metrics.json")

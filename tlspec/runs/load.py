@@ -33,7 +33,7 @@ def open_run(run_dir, recorded_data: bool = False) -> tuple[RunDir, RunInfo, Val
         raise TlspecError(f"{run.path} has no {MODEL} (the run did not finish an epoch)")
     description = None
     if recorded_data and run.file(DATA).exists():
-        description = DataDescription.from_json(run.read_json(DATA))
+        description = run.read_record(DATA, DataDescription.from_json)
     return run, info, saved_spec(run, info, description)
 
 

@@ -107,7 +107,23 @@ class RunDir:
         self.write_text(name, json.dumps(_finite(value), indent=2, default=_plain, allow_nan=False) + "\n")
 
     def read_json(self, name: str) -> Any:
-        return json.loads(self.file(name).read_text(encoding="utf-8"))
+        """A JSON file of the run; a TlspecError naming the file when it is missing or damaged."""
+        path = self.file(name)
+        try:
+            return json.loads(path.read_text(encoding="utf-8"))
+        except OSError as error:
+            raise TlspecError(f"cannot read {path}: {error.strerror or error}") from None
+        except (UnicodeDecodeError, json.JSONDecodeError) as error:
+            raise TlspecError(f"{path} is damaged: it is not JSON ({error}); train the run again") from None
+
+    def read_record(self, name: str, parse: Callable[[Any], Any]) -> Any:
+        """``parse(read_json(name))``; a TlspecError when the file holds something tlspec did not write."""
+        data = self.read_json(name)
+        try:
+            return parse(data)
+        except (KeyError, TypeError, ValueError, AttributeError) as error:
+            raise TlspecError(f"{self.file(name)} is damaged: it does not hold what tlspec writes there "
+                              f"({type(error).__name__}: {error}); train the run again") from None
 
     def write_csv(self, name: str, rows: list[dict]) -> None:
         columns = list(dict.fromkeys(key for row in rows for key in row))
@@ -128,14 +144,13 @@ class RunDir:
         self.write_json(RUN, info.to_json())
 
     def read_info(self) -> RunInfo:
-        return RunInfo.from_json(self.read_json(RUN))
+        return self.read_record(RUN, RunInfo.from_json)
 
     def write_state(self, state: ResumeState) -> None:
         self.write_text(STATE_FILE, json.dumps(state.to_json()))
 
     def read_state(self) -> ResumeState | None:
-        path = self.file(STATE_FILE)
-        return ResumeState.from_json(json.loads(path.read_text(encoding="utf-8"))) if path.exists() else None
+        return self.read_record(STATE_FILE, ResumeState.from_json) if self.file(STATE_FILE).exists() else None
 
     def save_model(self, model, name: str = MODEL) -> None:
         atomic_write(self.file(name), model.save)
