@@ -82,11 +82,14 @@ def resume(run_dir: str | Path, *, workers: str | None = None, worker_index: int
     return train(validated, out=run_dir, resume=True, workers=workers, worker_index=worker_index, verbose=verbose)
 
 
-def evaluate(run_dir: str | Path, split: str = "test") -> dict:
-    """Per-head metrics of a finished run's model on one split of its data."""
+def evaluate(run_dir: str | Path, split: str = "test", *, data: Sequence[str | Path] = (),
+             overrides: Sequence[str] = ()) -> dict:
+    """Per-head metrics and reports (confusion matrix, calibration, errors) of a finished run's model on
+    one split of its data, or on new data at ``data`` that the run's data plugin reads; saved in the run
+    as ``evaluation/<name>.json``. ``overrides``: ``--set``-style changes to the run's spec."""
     from tlspec.runs.evaluate import evaluate_run
 
-    return evaluate_run(run_dir, split)
+    return evaluate_run(run_dir, split, [str(path) for path in data], list(overrides))
 
 
 def predict(run_dir: str | Path, items: Sequence[str], beam: int = 1) -> list[dict]:

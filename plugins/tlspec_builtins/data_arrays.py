@@ -244,6 +244,19 @@ class Arrays(DataSource):
     def datasets(self, config: ArraysConfig, context: DataContext) -> dict[str, Any]:
         return array_datasets(self._splits(config, context)[0], context)
 
+    def evaluation_dataset(self, config: ArraysConfig, context: DataContext, paths, targets):
+        """Files like train (the same arrays or columns); text labels are read in the run's class order."""
+        labels = {head: list(field.classes) for head, field in targets.items() if field.classes}
+        missing = [path for path in paths if not Path(path).is_file()]
+        if missing:
+            raise PlanError(f"file not found: {missing[0]}")
+        parts = [self._load(config, context, "evaluation", str(Path(path).resolve()), labels) for path in paths]
+        inputs = {name: np.concatenate([x[name] for x, _ in parts]) for name in parts[0][0]}
+        outputs = {name: np.concatenate([y[name] for _, y in parts]) for name in parts[0][1]}
+        _check_counts(inputs, outputs)
+        _check_class_labels(outputs, labels, "evaluation")
+        return array_datasets({"evaluation": (inputs, outputs)}, context)["evaluation"]
+
 
 @hookimpl
 def tlspec_data_sources():

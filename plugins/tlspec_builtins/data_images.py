@@ -24,6 +24,7 @@ from tlspec.api import (
     DataField,
     DataSource,
     PlanError,
+    did_you_mean,
     hookimpl,
     split_indices,
     target_head,
@@ -61,18 +62,20 @@ class ImageFolderConfig(DataConfig):
     cache: bool = Field(True, description="Keep decoded images in memory after the first epoch.")
 
 
-def _class_folders(root: Path, field: str, spec_value: str) -> dict[str, list[Path]]:
+def _class_folders(root: Path, field: str | None, spec_value: str) -> dict[str, list[Path]]:
+    """Class name -> its image files; ``field``: the spec field naming the folder (None: not from the spec)."""
+    field = (field,) if field else ()
     if not root.is_dir():
-        raise PlanError(f"folder not found: {spec_value} (looked for {root})", (field,))
+        raise PlanError(f"folder not found: {spec_value}" + (f" (looked for {root})" if field else ""), field)
     classes = {}
     for folder in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
         files = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
         if not files:
             raise PlanError(f"class folder {folder.name!r} in {spec_value} has no images "
-                            f"({', '.join(IMAGE_SUFFIXES)})", (field,))
+                            f"({', '.join(IMAGE_SUFFIXES)})", field)
         classes[folder.name] = files
     if not classes:
-        raise PlanError(f"{spec_value} has no class subfolders (expected e.g. {spec_value}/cat/*.jpg)", (field,))
+        raise PlanError(f"{spec_value} has no class subfolders (expected e.g. {spec_value}/cat/*.jpg)", field)
     return classes
 
 
@@ -120,30 +123,42 @@ class ImageFolder(DataSource):
         )
 
     def datasets(self, config: ImageFolderConfig, context: DataContext) -> dict[str, Any]:
+        splits, _ = self._files(config, context)
+        target = target_head(config.target, context)
+        return {split: self._pipeline(items, config, context, split, target) for split, items in splits.items()}
+
+    def evaluation_dataset(self, config: ImageFolderConfig, context: DataContext, paths: Sequence[str], targets):
+        """Folders laid out like train (one subfolder per class); a folder may lack classes, never add one."""
+        target = target_head(config.target, context)
+        names = list(targets[target].classes or ())
+        items = []
+        for path in paths:
+            for name, files in _class_folders(Path(path), None, path).items():
+                if name not in names:
+                    raise PlanError(f"{Path(path) / name}: class {name!r} is not one of the run's classes"
+                                    f"{did_you_mean(name, names)}; its classes: {', '.join(names)}")
+                items.extend((file, names.index(name)) for file in files)
+        return self._pipeline(items, config, context, "evaluation", target)
+
+    def _pipeline(self, items, config: ImageFolderConfig, context: DataContext, split: str, target: str):
         import tensorflow as tf
 
-        splits, names = self._files(config, context)
-        target = target_head(config.target, context)
-        result = {}
-        for split, items in splits.items():
-            items = self._readable(items, config, context, split)
-            paths = tf.constant([str(path) for path, _ in items])
-            labels = tf.constant([label for _, label in items], dtype=tf.int32)
-            dataset = tf.data.Dataset.from_tensor_slices((paths, labels))
-            dataset = dataset.map(lambda p, y: (self._decode(p, config.image_size), y),
-                                  num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
-            if config.cache:
-                dataset = dataset.cache()
-            if split == "train":
-                dataset = dataset.shuffle(len(items), seed=context.seed, reshuffle_each_iteration=True)
-            dataset = dataset.batch(context.batch_size)
-            if split == "train" and config.augmentation.active:
-                augment = _augmenter(config.augmentation, context.seed)
-                dataset = dataset.map(lambda x, y: (augment(x, training=True), y),  # noqa: B023 - traced now
-                                      num_parallel_calls=tf.data.AUTOTUNE)
-            dataset = dataset.map(lambda x, y: ({config.input: x}, {target: y}))
-            result[split] = dataset.prefetch(tf.data.AUTOTUNE)
-        return result
+        items = self._readable(items, config, context, split)
+        paths = tf.constant([str(path) for path, _ in items])
+        labels = tf.constant([label for _, label in items], dtype=tf.int32)
+        dataset = tf.data.Dataset.from_tensor_slices((paths, labels))
+        dataset = dataset.map(lambda p, y: (self._decode(p, config.image_size), y),
+                              num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+        if config.cache:
+            dataset = dataset.cache()
+        if split == "train":
+            dataset = dataset.shuffle(len(items), seed=context.seed, reshuffle_each_iteration=True)
+        dataset = dataset.batch(context.batch_size)
+        if split == "train" and config.augmentation.active:
+            augment = _augmenter(config.augmentation, context.seed)
+            dataset = dataset.map(lambda x, y: (augment(x, training=True), y), num_parallel_calls=tf.data.AUTOTUNE)
+        dataset = dataset.map(lambda x, y: ({config.input: x}, {target: y}))
+        return dataset.prefetch(tf.data.AUTOTUNE)
 
     def _readable(self, items, config: ImageFolderConfig, context: DataContext, split: str):
         broken = [(path, reason) for path, _ in items if (reason := image_problem(path))]

@@ -28,6 +28,7 @@ from tlspec.api import (
     PlanError,
     array_datasets,
     chain,
+    did_you_mean,
     hookimpl,
     read_utf8,
     split_indices,
@@ -178,6 +179,29 @@ class TextClasses(DataSource):
             arrays[split] = ({config.input: ids},
                              {target: np.asarray([classes.index(labels[i]) for i in rows], dtype=np.int32)})
         return array_datasets(arrays, context)
+
+    def evaluation_dataset(self, config: TextClassesConfig, context: DataContext, paths, targets):
+        """Class folders or CSV/TSV tables like ``path``, relabelled and transformed as training read them."""
+        vocabulary = (context.state or self.prediction_state(config, context))["vocabulary"]
+        index = {word: i for i, word in enumerate(vocabulary)}
+        target = target_head(config.target, context)
+        classes = list(targets[target].classes or ())
+        texts, labels = [], []
+        for path in paths:
+            if not Path(path).exists():
+                raise PlanError(f"not found: {path}")
+            read = read_documents(config.model_copy(update={"path": str(Path(path).resolve()), "files": None,
+                                                            "deduplicate": False}), context)
+            unknown = sorted(set(read[1]) - set(classes))
+            if unknown:
+                raise PlanError(f"{path}: class {unknown[0]!r} is not one of the run's classes"
+                                f"{did_you_mean(unknown[0], classes)}; its classes: {', '.join(classes)}")
+            texts += read[0]
+            labels += read[1]
+        ids = encode([tokens_of(text, config.level) for text in texts], index, config.max_length, config.padding,
+                     config.vocabulary.lowercase)
+        arrays = {config.input: ids}, {target: np.asarray([classes.index(label) for label in labels], np.int32)}
+        return array_datasets({"evaluation": arrays}, context)["evaluation"]
 
     def prediction_state(self, config: TextClassesConfig, context: DataContext) -> dict:
         return {"vocabulary": self._prepare(config, context)[4]}

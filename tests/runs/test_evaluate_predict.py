@@ -1,10 +1,12 @@
 """`tlspec evaluate` and `tlspec predict` on a finished run directory, in process and from the command line."""
 
 import json
+import shutil
+from pathlib import Path
 
 import pytest
 
-from helpers import cnn_spec, run_cli
+from helpers import cnn_spec, make_image_folder, run_cli
 from tlspec.errors import TlspecError
 from tlspec.spec.validate import validate_file
 from tlspec.training.runner import train
@@ -15,7 +17,26 @@ def test_evaluate_and_predict_a_run(write_spec, image_data, keras):
     from tlspec.runs.predict import predict_run
 
     result = train(validate_file(cnn_spec(write_spec)), out="run", verbose=0)
-    assert evaluate_run("run", "test") == {"test": result.metrics["test"]}
+    evaluated = evaluate_run("run", "test")
+    report = evaluated["test"]["animal"].pop("report")
+    assert evaluated == {"test": result.metrics["test"]}  # the metrics training reported, and a report
+    assert report["confusion_matrix"]["matrix"] == [[8, 0], [0, 8]]  # 8 test images a class; all right
+    assert report["accuracy"] == pytest.approx(result.metrics["test"]["animal"]["accuracy"])
+    assert {name: row["support"] for name, row in report["per_class"].items()} == {"cat": 8, "dog": 8}
+    assert sum(row["count"] for row in report["calibration"]["bins"]) == 16
+    assert 0 <= report["calibration"]["ece"] <= 1
+    saved = json.loads((Path("run") / "evaluation" / "test.json").read_text())
+    assert saved["data"] == {"split": "test"} and saved["heads"]["animal"]["report"] == report
+
+    make_image_folder(Path("new"), {"cat": 3}, seed=7)  # new data: one of the two classes
+    new = evaluate_run("run", data=["new"])["data-new"]["animal"]["report"]
+    assert new["confusion_matrix"]["matrix"] == [[3, 0], [0, 0]] and new["per_class"]["dog"]["support"] == 0
+    assert Path("run/evaluation/data-new.json").is_file()
+    shutil.copytree("new/cat", "new/dgo")
+    with pytest.raises(TlspecError) as caught:
+        evaluate_run("run", data=["new"])
+    assert str(caught.value) == ("--data: new/dgo: class 'dgo' is not one of the run's classes (did you mean "
+                                 "'dog'?); its classes: cat, dog")
     files = [str(image_data / "test" / name / f"{name}.{i}.jpg") for name in ("cat", "dog") for i in range(3)]
     predictions = predict_run("run", files)
     assert [p["heads"]["animal"]["label"] for p in predictions] == ["cat"] * 3 + ["dog"] * 3

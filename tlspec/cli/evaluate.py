@@ -1,20 +1,25 @@
-"""``tlspec evaluate RUN_DIR``: per-head metrics of a trained run on one split."""
+"""``tlspec evaluate RUN_DIR``: per-head metrics and reports of a trained run, on a split or on new data."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
-from tlspec.cli.arguments import add_json_argument
-from tlspec.cli.output import print_metrics
+from tlspec.cli.arguments import add_json_argument, add_set_argument
+from tlspec.cli.output import console, print_metrics, print_reports
 
 
 def register(commands) -> None:
-    parser = commands.add_parser("evaluate", help="evaluate a trained run on a data split")
+    parser = commands.add_parser("evaluate", help="evaluate a trained run on a data split or on new data")
     parser.add_argument("run_dir", type=Path, metavar="RUN_DIR")
-    parser.add_argument("--split", default="test",
-                        help="train, validation or test (default: test); with 'adapt', also target_train, "
-                             "target_test, ... (the target domain's splits)")
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument("--split", default="test",
+                       help="train, validation or test (default: test); with 'adapt', also target_train, "
+                            "target_test, ... (the target domain's splits)")
+    where.add_argument("--data", nargs="+", default=[], metavar="PATH",
+                       help="new labelled data the run's data plugin reads (e.g. a folder of class subfolders, "
+                            "a CSV), with the run's preprocessing and class order")
+    add_set_argument(parser)
     add_json_argument(parser)
     parser.set_defaults(run=run)
 
@@ -22,9 +27,12 @@ def register(commands) -> None:
 def run(args) -> int:
     import tlspec
 
-    metrics = tlspec.evaluate(args.run_dir, args.split)
+    metrics = tlspec.evaluate(args.run_dir, args.split, data=args.data, overrides=args.overrides)
     if args.json:
         print(json.dumps(metrics, indent=2))
-    else:
-        print_metrics(metrics)
+        return 0
+    print_metrics(metrics)
+    print_reports(metrics)
+    for name in metrics:
+        console().print(f"saved {Path(args.run_dir) / 'evaluation' / f'{name}.json'}", highlight=False)
     return 0

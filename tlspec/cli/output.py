@@ -17,6 +17,8 @@ def print_metrics(metrics: dict) -> None:
             if head == "total_loss":
                 continue
             for metric, value in values.items():
+                if metric == "report":
+                    continue  # print_reports
                 if metric == "per_tag":
                     reports.append((split, head, value))
                 elif metric == "tokens":
@@ -33,6 +35,78 @@ def print_metrics(metrics: dict) -> None:
             per_tag.add_row(tag, f"{row['precision']:.3f}", f"{row['recall']:.3f}", f"{row['f1']:.3f}",
                             f"{row['support']:,}")
         out.print(per_tag)
+
+
+CONFUSION_SHOWN = 20  # more classes than this: the confusion matrix is only in the JSON
+
+
+def print_reports(metrics: dict) -> None:
+    """Each head's report from ``tlspec evaluate``: per-class table, calibration, confusion matrix, errors."""
+    out = console()
+    for split, heads in metrics.items():
+        for head, values in heads.items():
+            report = values.get("report") if isinstance(values, dict) else None
+            if not report:
+                continue
+            if report["kind"] == "regression":
+                out.print(f"{head} on {split}: {_regression_line(report)}", highlight=False)
+                continue
+            out.print(_per_class_table(f"{head} on {split}: per class", report))
+            out.print(_summary_line(report), highlight=False)
+            matrix = report.get("confusion_matrix")
+            if matrix and len(matrix["classes"]) <= CONFUSION_SHOWN:
+                out.print(_confusion_table(f"{head} on {split}: confusion matrix", matrix))
+
+
+def _per_class_table(title: str, report: dict):
+    from rich.table import Table
+
+    table = Table(title=title, title_justify="left")
+    for column in ("class", "precision", "recall", "f1", "support"):
+        table.add_column(column, justify="left" if column == "class" else "right")
+    for name, row in report["per_class"].items():
+        table.add_row(name, *_scores(row))
+    table.add_section()
+    for average in ("macro_avg", "weighted_avg"):
+        table.add_row(average.replace("_avg", " average"), *_scores(report[average]))
+    return table
+
+
+def _scores(row: dict) -> list[str]:
+    return [_number(row[key]) for key in ("precision", "recall", "f1")] + [f"{row['support']:,}"]
+
+
+def _summary_line(report: dict) -> str:
+    parts = []
+    if "top_k_accuracy" in report:
+        parts.append(", ".join(f"top-{k} accuracy {_number(v)}" for k, v in report["top_k_accuracy"].items()))
+    if "exact_match" in report:
+        parts.append(f"exact match {_number(report['exact_match'])}")
+    calibration = report["calibration"]
+    parts.append(f"expected calibration error {_number(calibration['ece'])} ({len(calibration['bins'])} bins)")
+    return f"{report['examples']:,} examples: " + "; ".join(parts)
+
+
+def _confusion_table(title: str, matrix: dict):
+    from rich.table import Table
+
+    table = Table(title=title, title_justify="left")
+    table.add_column("true \\ predicted")
+    for name in matrix["classes"]:
+        table.add_column(name, justify="right")
+    for name, row in zip(matrix["classes"], matrix["matrix"]):
+        table.add_row(name, *(f"{count:,}" for count in row))
+    return table
+
+
+def _regression_line(report: dict) -> str:
+    quantiles = ", ".join(f"{q}: {_number(v)}" for q, v in report["residual_quantiles"].items())
+    return (f"{report['examples']:,} examples: MAE {_number(report['mae'])}, RMSE {_number(report['rmse'])}, "
+            f"R² {_number(report['r2'])}; residual (predicted − true) quantiles {quantiles}")
+
+
+def _number(value) -> str:
+    return "n/a" if value is None else f"{value:.4f}"
 
 
 def print_build_table(result: dict) -> None:

@@ -134,6 +134,16 @@ class DataSource(Plugin):
         what ``prediction_state`` returned at training (None for a run saved without it)."""
         raise PlanError(f"the '{self.name}' data source cannot read inputs for prediction")
 
+    def evaluation_dataset(self, config: DataConfig, context: DataContext, paths: Sequence[str],
+                           targets: dict[str, DataField]) -> Any:
+        """New labelled data for ``tlspec evaluate --data PATH…``, read as the test split is (no shuffling,
+        no augmentation): a dataset of batched ``(inputs, targets)`` like ``datasets`` yields. ``paths``
+        are relative to the working directory; ``targets`` are the run's, with their class names, and
+        labels must follow that class order. Raise PlanError naming the path for data that does not fit
+        (a class the run does not have, a missing column)."""
+        raise PlanError(f"the '{self.name}' data source cannot read new data for evaluation; evaluate one of "
+                        "the run's own splits (--split)")
+
     def token_input(self, config: DataConfig) -> str | None:
         """The model input holding token ids, one per position, for per-token predictions (tags);
         None: the source yields no token sequence."""

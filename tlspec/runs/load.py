@@ -9,20 +9,23 @@ from __future__ import annotations
 
 import importlib.metadata as metadata
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 from tlspec.errors import TlspecError
 from tlspec.plugin.data import DataDescription
-from tlspec.spec.compose import load_file
+from tlspec.spec.compose import apply_override, load_file
 from tlspec.spec.located_yaml import flatten
 from tlspec.spec.validate import ValidatedSpec, validate_data
 from tlspec.training.records import RunInfo
 from tlspec.training.rundir import DATA, MODEL, SPEC, RunDir
 
 
-def open_run(run_dir, recorded_data: bool = False) -> tuple[RunDir, RunInfo, ValidatedSpec]:
-    """The run, its record, and its spec validated again. ``recorded_data``: plan from what the training
-    data looked like (``data.json``) instead of describing it again, so the data need not be there."""
+def open_run(run_dir, recorded_data: bool = False, overrides: Sequence[str] = ()) -> tuple[RunDir, RunInfo,
+                                                                                          ValidatedSpec]:
+    """The run, its record, and its spec validated again, with ``--set``-style ``overrides``.
+    ``recorded_data``: plan from what the training data looked like (``data.json``) instead of
+    describing it again, so the data need not be there."""
     from tlspec.model.runtime import keras
 
     keras()  # start TensorFlow quietly before a data plugin imports it
@@ -34,7 +37,7 @@ def open_run(run_dir, recorded_data: bool = False) -> tuple[RunDir, RunInfo, Val
     description = None
     if recorded_data and run.file(DATA).exists():
         description = run.read_record(DATA, DataDescription.from_json)
-    return run, info, saved_spec(run, info, description)
+    return run, info, saved_spec(run, info, description, overrides)
 
 
 def check_plugins(run: RunDir, info: RunInfo) -> None:
@@ -56,7 +59,8 @@ def check_plugins(run: RunDir, info: RunInfo) -> None:
                           f"pip install {pins}")
 
 
-def saved_spec(run: RunDir, info: RunInfo | None = None, description: DataDescription | None = None) -> ValidatedSpec:
+def saved_spec(run: RunDir, info: RunInfo | None = None, description: DataDescription | None = None,
+               overrides: Sequence[str] = ()) -> ValidatedSpec:
     """The run's own resolved spec, validated again; problems point into the run's spec.yaml.
 
     Paths in it are relative to where the spec was, not to the run directory, so it is validated as
@@ -64,7 +68,10 @@ def saved_spec(run: RunDir, info: RunInfo | None = None, description: DataDescri
     """
     info = info or run.read_info()
     spec_file = run.file(SPEC)
-    data, locations = flatten(load_file(spec_file))
+    tree = load_file(spec_file)
+    for number, assignment in enumerate(overrides, start=1):
+        apply_override(tree, assignment, number)
+    data, locations = flatten(tree)
     return validate_data(data, locations, Path(info.spec_dir) / SPEC, description=description)
 
 
