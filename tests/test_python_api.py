@@ -36,7 +36,9 @@ def test_a_spec_from_file_to_predictions(write_spec, image_data, keras):
 
     result = tlspec.train(validated, out="run", verbose=0)
     assert [row["epoch"] for row in result.history] == [1, 2] and result.is_chief
-    assert tlspec.evaluate("run", split="test") == {"test": result.metrics["test"]}
+    evaluated = tlspec.evaluate("run", split="test")
+    assert evaluated["test"]["animal"].pop("report")["confusion_matrix"]["classes"] == ["cat", "dog"]
+    assert evaluated == {"test": result.metrics["test"]}
     cat = str(image_data / "test" / "cat" / "cat.0.jpg")
     (prediction,) = tlspec.predict("run", [cat])
     assert prediction["input"] == cat

@@ -17,7 +17,7 @@ imported only when a model is really built. Plugin authors import ``tlspec.api``
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -92,13 +92,18 @@ def evaluate(run_dir: str | Path, split: str = "test", *, data: Sequence[str | P
     return evaluate_run(run_dir, split, [str(path) for path in data], list(overrides))
 
 
-def predict(run_dir: str | Path, items: Sequence[str], beam: int = 1) -> list[dict]:
-    """Predictions for ``items`` (files, sentences: whatever the run's data plugin reads)."""
+def predict(run_dir: str | Path, items: Sequence[str | Path], beam: int = 1, *, batch_size: int = 64,
+            top_k: int | None = None, on_batch: Callable[[int, int], None] | None = None) -> list[dict]:
+    """Predictions for ``items`` (files, folders and globs of files, sentences: whatever the run's data
+    plugin reads), one result per item: ``{"input", "heads", "notes"?}``, or ``{"input", "error"}`` for an
+    item the data plugin cannot read (the others are still predicted). ``top_k``: add each classifier's
+    K most probable classes; ``on_batch(done, total)`` follows progress."""
     from tlspec.runs.predict import predict_run
 
-    if beam < 1:
-        raise TlspecError(f"beam must be at least 1, got {beam}")
-    return predict_run(run_dir, list(items), beam)
+    for name, value in (("beam", beam), ("batch_size", batch_size), ("top_k", top_k or 1)):
+        if value < 1:
+            raise TlspecError(f"{name} must be at least 1, got {value}")
+    return predict_run(run_dir, [str(item) for item in items], beam, batch_size, top_k, on_batch)
 
 
 def load_model(run_dir: str | Path) -> Any:

@@ -180,26 +180,37 @@ class ImageFolder(DataSource):
     def _decode(path, size):
         import tensorflow as tf
 
-        image = tf.io.decode_image(tf.io.read_file(path), channels=3, expand_animations=False)
-        image = tf.image.resize(image, size, method="bilinear", antialias=True)
-        return tf.cast(image, tf.float32)
+        return _resized(tf.io.decode_image(tf.io.read_file(path), channels=3, expand_animations=False), size)
 
     def prediction_inputs(self, config: ImageFolderConfig, context: DataContext, items: Sequence[str]):
         import numpy as np
         import tensorflow as tf
 
         images = []
+        height, width = config.image_size
         for item in items:
             path = Path(item)
             problem = "file not found" if not path.is_file() else image_problem(path)
             if problem:
                 raise PlanError(f"{item}: {problem}")
             try:
-                images.append(self._decode(tf.constant(str(path)), config.image_size).numpy())
+                image = tf.io.decode_image(tf.io.read_file(str(path)), channels=3, expand_animations=False)
             except tf.errors.InvalidArgumentError as error:  # a damage the header check cannot see
                 detail = str(error).split("}}")[-1].strip().splitlines()[0]
                 raise PlanError(f"{item}: TensorFlow cannot decode this image ({detail})") from None
+            found_height, found_width = int(image.shape[0]), int(image.shape[1])
+            if (found_height, found_width) != (height, width):
+                kept = abs(found_width / found_height - width / height) < 0.01
+                context.note_item(item, f"resized from {found_width}×{found_height} to the model's {width}×{height} "
+                                        f"(width×height){'' if kept else ', stretched: the aspect ratio differs'}")
+            images.append(_resized(image, config.image_size).numpy())
         return {config.input: np.stack(images)}
+
+
+def _resized(image, size):
+    import tensorflow as tf
+
+    return tf.cast(tf.image.resize(image, size, method="bilinear", antialias=True), tf.float32)
 
 
 def _augmenter(augmentation: Augmentation, seed: int | None):

@@ -1,5 +1,6 @@
 """`tlspec evaluate` and `tlspec predict` on a finished run directory, in process and from the command line."""
 
+import csv
 import json
 import shutil
 from pathlib import Path
@@ -44,9 +45,8 @@ def test_evaluate_and_predict_a_run(write_spec, image_data, keras):
     whole = (image_data / "test" / "cat" / "cat.0.jpg").read_bytes()
     frame = whole.index(b"\xff\xc0") + 5
     (image_data / "zero-height.jpg").write_bytes(whole[:frame] + b"\x00\x00" + whole[frame + 2:])
-    with pytest.raises(TlspecError) as caught:
-        predict_run("run", [str(image_data / "zero-height.jpg")])
-    assert str(caught.value).endswith("zero-height.jpg: broken JPEG (the frame is 16×0 pixels)")
+    (broken,) = predict_run("run", [str(image_data / "zero-height.jpg")])
+    assert broken["error"].endswith("zero-height.jpg: broken JPEG (the frame is 16×0 pixels)")
 
     inputs = keras.Input((16, 16, 3), name="image")  # a model safe mode refuses, in place of the trained one
     keras.Model(inputs, {"animal": keras.layers.Lambda(lambda x: x[:, 0, 0, :2])(inputs)}).save("run/model.keras")
@@ -57,11 +57,29 @@ def test_evaluate_and_predict_a_run(write_spec, image_data, keras):
 
 
 def test_predict_command_line(write_spec, image_data, keras):
+    """Folders and globs expand; an item that is not an image is reported on its own line and the others are
+    still predicted; an image of another size gets a note; CSV to a file; the exit code says one failed."""
+    import tensorflow as tf
+
     train(validate_file(cnn_spec(write_spec)), out="run", verbose=0)
-    cat = image_data / "test" / "cat" / "cat.0.jpg"
-    result = run_cli("predict", "run", cat, "--json", timeout=120)
-    assert result.returncode == 0, result.stderr
-    assert json.loads(result.stdout)[0]["heads"]["animal"]["label"] == "cat"
-    missing = run_cli("predict", "run", "nothere.jpg", timeout=120)
-    assert missing.returncode == 1
-    assert missing.stderr.strip().splitlines()[-1] == "error: nothere.jpg: file not found"
+    (image_data / "test" / "cat" / "notes.txt").write_text("not an image")
+    tf.io.write_file("wide.png", tf.io.encode_png(tf.fill((20, 40, 3), tf.constant(200, tf.uint8))))
+    result = run_cli("predict", "run", image_data / "test" / "cat", str(image_data / "test" / "dog" / "dog.[01].jpg"),
+                     "wide.png", "nothere.jpg", "--top-k", "2", "--format", "csv", "-o", "predicted.csv", timeout=120)
+    assert result.returncode == 1, result.stderr
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert errors == [f"error: {image_data / 'test' / 'cat' / 'notes.txt'}: not a JPEG, PNG, GIF or BMP image",
+                      "error: nothere.jpg: file not found"]
+    assert result.stderr.strip().splitlines()[-1] == "wrote 11 prediction(s) to predicted.csv"
+    rows = list(csv.DictReader(open("predicted.csv", encoding="utf-8")))
+    assert [Path(row["input"]).name for row in rows] == [f"cat.{i}.jpg" for i in range(8)] + [
+        "notes.txt", "dog.0.jpg", "dog.1.jpg", "wide.png", "nothere.jpg"]
+    assert [row["animal"].split(":")[0] for row in rows[:8]] == ["cat"] * 8
+    assert rows[9]["animal"].startswith("dog:") and ";cat:" in rows[9]["animal"]  # the top two, best first
+    assert rows[11]["notes"] == ("resized from 40×20 to the model's 16×16 (width×height), stretched: the aspect "
+                                 "ratio differs")
+    assert rows[8]["error"].endswith("notes.txt: not a JPEG, PNG, GIF or BMP image") and rows[8]["animal"] == ""
+
+    table = run_cli("predict", "run", image_data / "test" / "cat" / "cat.0.jpg", "--json", timeout=120)
+    assert table.returncode == 0, table.stderr
+    assert json.loads(table.stdout)[0]["heads"]["animal"]["label"] == "cat"

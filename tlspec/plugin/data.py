@@ -107,9 +107,14 @@ class DataContext:
     batch_size: int = 32
     notes: list[str] = field(default_factory=list)  # things a user should know, e.g. skipped files
     state: dict | None = None  # when predicting: what the source's prediction_state returned at training
+    item_notes: dict[str, list[str]] = field(default_factory=dict)  # when predicting: notes about one item
 
     def note(self, message: str) -> None:
         self.notes.append(message)
+
+    def note_item(self, item: str, message: str) -> None:
+        """When predicting: something a user should know about one item (e.g. it was resized)."""
+        self.item_notes.setdefault(item, []).append(message)
 
     def resolve_path(self, value: str | Path) -> Path:
         """Paths in a spec are relative to the spec file; PlanError for one no file system could hold."""

@@ -76,10 +76,9 @@ def saved_spec(run: RunDir, info: RunInfo | None = None, description: DataDescri
 
 
 def load_model(run: RunDir, registry=None):
+    import tlspec.model.layers  # noqa: F401 - registers tlspec's serializable layers
     from tlspec.model.custom_objects import register_plugin_objects
     from tlspec.model.runtime import keras
-
-    import tlspec.model.layers  # noqa: F401 - registers tlspec's serializable layers
 
     register_plugin_objects(registry)
 

@@ -8,35 +8,121 @@ probabilities, several labels, plain values, or generated text.
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Callable
+
 import numpy as np
 
 from tlspec.errors import PlanError, TlspecError
 from tlspec.model.decoding import generates
-from tlspec.runs.load import load_model, open_run, trained_assembly
 from tlspec.plugin.outputs import HeadOutput
+from tlspec.runs.items import chunks, expand
+from tlspec.runs.load import load_model, open_run, trained_assembly
 from tlspec.spec.problems import plugin_crash
 from tlspec.spec.validate import ValidatedSpec
 from tlspec.training.records import RunInfo
 from tlspec.training.rundir import DATA_STATE, RunDir
 
+DEFAULT_BATCH = 64
 
-def predict_run(run_dir, items: list[str], beam_width: int = 1) -> list[dict]:
+
+def predict_run(run_dir, items: list[str], beam_width: int = 1, batch_size: int = DEFAULT_BATCH,
+                top_k: int | None = None, on_batch: Callable[[int, int], None] | None = None) -> list[dict]:
+    """One result per item (folders and globs expanded): ``{"input", "heads"}``, plus ``"notes"`` where the
+    data plugin had something to say, or ``{"input", "error"}`` for an item it cannot read; the others are
+    still predicted. ``on_batch(done, total)`` follows progress; ``top_k`` keeps the best classes."""
     run, info, validated = open_run(run_dir, recorded_data=True)  # the training data need not be there
-    source = validated.data_source
-    context = validated.data_context()
-    context.state = run.read_json(DATA_STATE) if run.file(DATA_STATE).exists() else None
-    try:
-        inputs = source.plugin.prediction_inputs(source.config, context, items)
-    except PlanError as error:
-        raise TlspecError(error.message) from None
-    except TlspecError:
-        raise
-    except Exception as error:  # a plugin bug: named, never a traceback
-        raise TlspecError(plugin_crash(source, "prediction_inputs", error)) from None
-    if generates(validated.heads):
-        return _predict_by_decoding(run, info, validated, items, inputs, beam_width)
-    outputs = load_model(run, validated.registry).predict(inputs, verbose=0)
-    return _describe_outputs(info, validated, items, inputs, outputs)
+    expanded = expand(items)
+    if not expanded:
+        raise TlspecError("no items to predict: the folders given hold no files")
+    predictor = Predictor(run, info, validated, beam_width)
+    results: list[dict] = []
+    for chunk in chunks(expanded, batch_size):
+        results.extend(predictor.predict(chunk))
+        if on_batch is not None:
+            on_batch(len(results), len(expanded))
+    if top_k:
+        for result in results:
+            for described in result.get("heads", {}).values():
+                keep_top(described, top_k)
+    return results
+
+
+class Predictor:
+    """A run's model and data plugin, ready to predict one batch of items after another."""
+
+    def __init__(self, run: RunDir, info: RunInfo, validated: ValidatedSpec, beam_width: int):
+        self.run, self.info, self.validated, self.beam_width = run, info, validated, beam_width
+        self.source = validated.data_source
+        self.context = validated.data_context()
+        self.context.state = run.read_json(DATA_STATE) if run.file(DATA_STATE).exists() else None
+        self.decoding = generates(validated.heads)
+        self.assembly = trained_assembly(run, validated) if self.decoding else None
+        self.model = None if self.decoding else load_model(run, validated.registry)
+
+    def predict(self, items: list[str]) -> list[dict]:
+        inputs, readable, failures = self._read(items)
+        results = [{"input": item, "error": failures[index]} if index in failures else None
+                   for index, item in enumerate(items)]
+        if readable:
+            good = [items[index] for index in readable]
+            if self.decoding:
+                predicted = _predict_by_decoding(self.assembly, self.info, self.validated, good, inputs,
+                                                 self.beam_width)
+            else:
+                outputs = self.model.predict(inputs, batch_size=len(good), verbose=0)
+                predicted = _describe_outputs(self.info, self.validated, good, inputs, outputs)
+            for index, result in zip(readable, predicted):
+                if notes := self.context.item_notes.get(result["input"]):
+                    result["notes"] = list(dict.fromkeys(notes))
+                results[index] = result
+        self._print_notes()
+        return results
+
+    def _read(self, items: list[str]) -> tuple[dict | None, list[int], dict[int, str]]:
+        """The model inputs of the items the data plugin reads, which those are, and why it cannot read
+        the others (when a batch fails, each item is tried alone)."""
+        self.context.item_notes = {}
+        try:
+            return self._inputs(items), list(range(len(items))), {}
+        except PlanError as error:
+            if len(items) == 1:
+                return None, [], {0: _about(items[0], error.message)}
+        readable, failures = [], {}
+        for index, item in enumerate(items):
+            try:
+                self._inputs([item])
+                readable.append(index)
+            except PlanError as error:
+                failures[index] = _about(item, error.message)
+        self.context.item_notes = {}
+        inputs = self._inputs([items[index] for index in readable]) if readable else None
+        return inputs, readable, failures
+
+    def _inputs(self, items: list[str]) -> dict:
+        try:
+            return self.source.plugin.prediction_inputs(self.source.config, self.context, items)
+        except (PlanError, TlspecError):
+            raise
+        except Exception as error:  # a plugin bug: named, never a traceback
+            raise TlspecError(plugin_crash(self.source, "prediction_inputs", error)) from None
+
+    def _print_notes(self) -> None:
+        for note in dict.fromkeys(self.context.notes):
+            print(f"note: {note}", file=sys.stderr)
+        self.context.notes.clear()
+
+
+def keep_top(described: dict, k: int) -> None:
+    """Add the k most probable classes, best first, to a classifier's described prediction."""
+    probabilities = described.get("probabilities")
+    if isinstance(probabilities, dict):
+        best = sorted(probabilities.items(), key=lambda pair: -pair[1])[:k]
+        described["top"] = [{"label": label, "probability": probability} for label, probability in best]
+
+
+def _about(item: str, message: str) -> str:
+    return message if message.startswith(item) else f"{item}: {message}"
 
 
 def _describe_outputs(info: RunInfo, validated: ValidatedSpec, items: list[str], inputs: dict, outputs: dict):
@@ -77,15 +163,14 @@ def _described(section, output: HeadOutput, values: np.ndarray) -> dict:
     return described
 
 
-def _predict_by_decoding(run: RunDir, info: RunInfo, validated: ValidatedSpec, items: list[str], inputs: dict,
+def _predict_by_decoding(assembly, info: RunInfo, validated: ValidatedSpec, items: list[str], inputs: dict,
                          beam_width: int) -> list[dict]:
-    """Decoders generate from the encoder inputs alone; the graph is rebuilt and given the trained weights.
+    """Decoders generate from the encoder inputs alone, with the graph rebuilt holding the trained weights.
 
     Other heads (e.g. a classifier on the encoder) are computed from the same inputs.
     """
     from tlspec.model.decoding import generate, generators
 
-    assembly = trained_assembly(run, validated)
     found = generators(assembly)
     results = [{"input": item, "heads": {}} for item in items]
     others = [head.name for head in assembly.graph.heads() if head.name not in found]
