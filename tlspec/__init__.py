@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 __version__ = "0.1.0"
 
 __all__ = ["__version__", "SpecError", "TlspecError", "load_spec", "validate", "build", "train", "resume",
-           "evaluate", "predict", "load_model"]
+           "evaluate", "predict", "export", "load_model"]
 
 
 def load_spec(path: str | Path, overrides: Sequence[str] = ()) -> dict:
@@ -104,6 +104,15 @@ def predict(run_dir: str | Path, items: Sequence[str | Path], beam: int = 1, *, 
         if value < 1:
             raise TlspecError(f"{name} must be at least 1, got {value}")
     return predict_run(run_dir, [str(item) for item in items], beam, batch_size, top_k, on_batch)
+
+
+def export(run_dir: str | Path, format: str, out: str | Path | None = None, *,
+           examples: Sequence[str | Path] = ()) -> dict:
+    """Write a finished run's model as ``format`` (keras, saved_model, tflite, onnx) with its metadata, after
+    checking it in its own runtime against ``model.keras`` on the run's test examples (or ``examples``)."""
+    from tlspec.runs.export import export_run
+
+    return export_run(run_dir, format, out, [str(item) for item in examples])
 
 
 def load_model(run_dir: str | Path) -> Any:

@@ -182,6 +182,12 @@ class ImageFolder(DataSource):
 
         return _resized(tf.io.decode_image(tf.io.read_file(path), channels=3, expand_animations=False), size)
 
+    def input_preprocessing(self, config: ImageFolderConfig) -> dict[str, str]:
+        height, width = config.image_size
+        return {config.input: f"an RGB image decoded from JPEG, PNG, GIF or BMP, resized to {height}×{width} "
+                              "(height×width; bilinear, antialiased, aspect ratio not kept), as float32 values "
+                              "0-255: the model does its own scaling"}
+
     def prediction_inputs(self, config: ImageFolderConfig, context: DataContext, items: Sequence[str]):
         import numpy as np
         import tensorflow as tf

@@ -201,6 +201,18 @@ class NltkTagged(DataSource):
                                 f"{config.max_length}")
         return self._encode_inputs(config, tokens, index, characters)
 
+    def input_preprocessing(self, config: TaggedConfig) -> dict[str, str]:
+        case = ", lowercased" if config.vocabulary.lowercase else ""
+        described = {config.input: f"the sentence split into words and punctuation{case}; each word's id is its "
+                                   "line number (from 0) in the vocabulary file, 1 if it is not there; cut or "
+                                   f"padded with 0 ({config.padding}) to {config.max_length} ids (int32)"}
+        if config.characters is not None:
+            described[config.characters.input] = (
+                f"for each word position, the ids of its first {config.characters.max_word_length} characters: "
+                "each one's position in the 'characters' list of data_state.json, 1 if it is not there; 0 pads "
+                "(int32)")
+        return described
+
     def item_tokens(self, config: TaggedConfig, items: Sequence[str]) -> list[list[str]]:
         return [tokenize(item) for item in items]
 

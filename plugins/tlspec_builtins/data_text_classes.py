@@ -203,6 +203,14 @@ class TextClasses(DataSource):
         arrays = {config.input: ids}, {target: np.asarray([classes.index(label) for label in labels], np.int32)}
         return array_datasets({"evaluation": arrays}, context)["evaluation"]
 
+    def input_preprocessing(self, config: TextClassesConfig) -> dict[str, str]:
+        unit = "characters" if config.level == "char" else "words and punctuation"
+        case = ", lowercased" if config.vocabulary.lowercase else ""
+        transforms = f" after the text transforms {config.transforms}" if config.transforms else ""
+        return {config.input: f"the text{transforms} split into {unit}{case}; each token's id is its line number "
+                              f"(from 0) in the vocabulary file, 1 if it is not there; cut or padded with 0 "
+                              f"({config.padding}) to {config.max_length} ids (int32)"}
+
     def prediction_state(self, config: TextClassesConfig, context: DataContext) -> dict:
         return {"vocabulary": self._prepare(config, context)[4]}
 

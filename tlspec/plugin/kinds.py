@@ -144,6 +144,11 @@ class DataSource(Plugin):
         raise PlanError(f"the '{self.name}' data source cannot read new data for evaluation; evaluate one of "
                         "the run's own splits (--split)")
 
+    def input_preprocessing(self, config: DataConfig) -> dict[str, str]:
+        """Per model input, what this source does to raw data before the model sees it (decoding,
+        resizing, tokenizing), in words: an exported model's users must do the same."""
+        return {}
+
     def token_input(self, config: DataConfig) -> str | None:
         """The model input holding token ids, one per position, for per-token predictions (tags);
         None: the source yields no token sequence."""
