@@ -195,6 +195,8 @@ class ImageFolder(DataSource):
         images = []
         height, width = config.image_size
         for item in items:
+            if not context.local_files:
+                raise PlanError(f"{item}: an image is sent as a file (multipart) or as base64, not as text")
             path = Path(item)
             problem = "file not found" if not path.is_file() else image_problem(path)
             if problem:

@@ -217,7 +217,7 @@ class TextClasses(DataSource):
     def prediction_inputs(self, config: TextClassesConfig, context: DataContext, items: Sequence[str]):
         vocabulary = (context.state or self.prediction_state(config, context))["vocabulary"]
         index = {word: i for i, word in enumerate(vocabulary)}
-        texts = [item if (text := _file_text(item)) is None else text for item in items]
+        texts = [item if not context.local_files or (text := _file_text(item)) is None else text for item in items]
         transform = chain(config.transforms)
         texts = [SPACES.sub(" ", transform(text)).strip() for text in texts]
         return {config.input: encode([tokens_of(t, config.level) for t in texts], index, config.max_length,

@@ -108,6 +108,9 @@ class DataContext:
     notes: list[str] = field(default_factory=list)  # things a user should know, e.g. skipped files
     state: dict | None = None  # when predicting: what the source's prediction_state returned at training
     item_notes: dict[str, list[str]] = field(default_factory=dict)  # when predicting: notes about one item
+    # When predicting: whether an item may name a file on this machine. ``tlspec serve`` sets it False for
+    # the strings a client sends (they are texts, never server paths); uploads arrive as files.
+    local_files: bool = True
 
     def note(self, message: str) -> None:
         self.notes.append(message)

@@ -60,7 +60,9 @@ class Predictor:
         self.assembly = trained_assembly(run, validated) if self.decoding else None
         self.model = None if self.decoding else load_model(run, validated.registry)
 
-    def predict(self, items: list[str]) -> list[dict]:
+    def predict(self, items: list[str], local_files: bool = True) -> list[dict]:
+        """``local_files``: whether items may name files here (False for texts a server's client sent)."""
+        self.context.local_files = local_files
         inputs, readable, failures = self._read(items)
         results = [{"input": item, "error": failures[index]} if index in failures else None
                    for index, item in enumerate(items)]
@@ -77,6 +79,33 @@ class Predictor:
                     result["notes"] = list(dict.fromkeys(notes))
                 results[index] = result
         self._print_notes()
+        return results
+
+    def output_shapes(self) -> dict[str, list]:
+        """Each head's output shape, without the batch axis."""
+        model = self.model if self.model is not None else self.assembly.model
+        outputs = model.output if isinstance(model.output, dict) else dict(zip(model.output_names, model.outputs))
+        return {name: list(tensor.shape[1:]) for name, tensor in outputs.items()}
+
+    def predict_arrays(self, inputs: dict) -> list[dict]:
+        """Model inputs given as arrays (one row per example): each row's heads described."""
+        if self.decoding:
+            raise TlspecError("this run's decoders generate text step by step from items; send items, not arrays")
+        outputs = self.model.predict(inputs, batch_size=len(next(iter(inputs.values()))), verbose=0)
+        token_input = self.source.plugin.token_input(self.source.config)
+        word_ids = inputs.get(token_input) if token_input else None
+        sections = {section.config.name: section for section in self.validated.heads}
+        results = []
+        for row in range(len(next(iter(inputs.values())))):
+            heads = {}
+            for head in outputs:
+                values, record = np.asarray(outputs[head][row]), self.info.heads[head]
+                if values.ndim == 2 and record.classes:
+                    ids = word_ids[row] if word_ids is not None else np.ones(len(values))
+                    heads[head] = _tags(values, record.classes, None, ids)
+                else:
+                    heads[head] = _described(sections[head], record.output(), values)
+            results.append({"input": f"row {row}", "heads": heads})
         return results
 
     def _read(self, items: list[str]) -> tuple[dict | None, list[int], dict[int, str]]:
@@ -147,7 +176,8 @@ def _describe_outputs(info: RunInfo, validated: ValidatedSpec, items: list[str],
 def _tags(values: np.ndarray, classes: list[str], tokens: list[str], word_ids) -> dict:
     positions = np.flatnonzero(np.asarray(word_ids) != 0)  # real tokens, in order
     labels = values[positions].argmax(axis=-1)
-    return {"tokens": tokens, "tags": [classes[label] for label in labels],
+    return {"tokens": tokens if tokens is not None else [f"#{p}" for p in positions],
+            "tags": [classes[label] for label in labels],
             "probabilities": [float(values[p].max()) for p in positions]}
 
 
