@@ -7,12 +7,22 @@ EDITOR := build/editor
 EDITOR_SERVER_VERSION := 1.25.0
 EDITOR_STAMP := $(EDITOR)/.installed-$(EDITOR_SERVER_VERSION)
 
-.PHONY: setup quickstart test test-fast lint bench schema editor-server clean
+.PHONY: setup quickstart test test-fast lint bench schema editor-server browser clean
 
-# Setup also installs the editor server where npm can; without it (no npm, offline) its test is skipped.
+# Setup also installs the editor server where npm can, and a headless browser where apt-get can; without
+# them (no npm, no root, offline) their tests are skipped.
 setup: $(STAMP)
 	@if command -v npm >/dev/null && [ ! -e $(EDITOR_STAMP) ]; then $(MAKE) --no-print-directory editor-server \
 	  || echo "editor server not installed: tests/spec/test_editor_schema.py will be skipped"; fi
+	@$(MAKE) --no-print-directory browser
+
+# Debian's chromium, which tests/runs/test_report.py opens the HTML report in.
+browser:
+	@if ! command -v chromium >/dev/null && command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
+	  echo "installing chromium (for the report test)"; \
+	  (DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null \
+	   || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+	       chromium >/dev/null)) || echo "chromium not installed: tests/runs/test_report.py will be skipped"; fi
 
 $(STAMP): pyproject.toml plugins/tlspec-example/pyproject.toml
 	$(PYTHON) -m venv $(VENV)

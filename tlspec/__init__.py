@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 __version__ = "0.1.0"
 
 __all__ = ["__version__", "SpecError", "TlspecError", "load_spec", "validate", "build", "train", "resume",
-           "evaluate", "predict", "export", "load_model"]
+           "evaluate", "predict", "export", "report", "load_model"]
 
 
 def load_spec(path: str | Path, overrides: Sequence[str] = ()) -> dict:
@@ -113,6 +113,14 @@ def export(run_dir: str | Path, format: str, out: str | Path | None = None, *,
     from tlspec.runs.export import export_run
 
     return export_run(run_dir, format, out, [str(item) for item in examples])
+
+
+def report(run_dir: str | Path, out: str | Path | None = None) -> Path:
+    """Write a finished run's HTML report (default ``RUN/report.html``): one file with its curves, phases,
+    evaluations (confusion matrices, calibration, mistakes), graph and spec, readable offline."""
+    from tlspec.runs.report import report_run
+
+    return report_run(run_dir, out)
 
 
 def load_model(run_dir: str | Path) -> Any:

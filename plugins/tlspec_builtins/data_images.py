@@ -130,15 +130,27 @@ class ImageFolder(DataSource):
     def evaluation_dataset(self, config: ImageFolderConfig, context: DataContext, paths: Sequence[str], targets):
         """Folders laid out like train (one subfolder per class); a folder may lack classes, never add one."""
         target = target_head(config.target, context)
-        names = list(targets[target].classes or ())
+        items = self._new_items(paths, list(targets[target].classes or ()))
+        return self._pipeline(items, config, context, "evaluation", target)
+
+    def example_items(self, config: ImageFolderConfig, context: DataContext, split: str, paths=()):
+        if paths:
+            items = self._new_items(paths, None)
+        else:
+            splits, _ = self._files(config, context)
+            items = splits.get(split, [])
+        return [str(path) for path, _ in self._readable(items, config, context, split)]
+
+    def _new_items(self, paths: Sequence[str], names: list[str] | None) -> list[tuple[Path, int]]:
+        """(file, label) of the class folders under ``paths``, labelled in ``names``' order (None: any)."""
         items = []
         for path in paths:
             for name, files in _class_folders(Path(path), None, path).items():
-                if name not in names:
+                if names is not None and name not in names:
                     raise PlanError(f"{Path(path) / name}: class {name!r} is not one of the run's classes"
                                     f"{did_you_mean(name, names)}; its classes: {', '.join(names)}")
-                items.extend((file, names.index(name)) for file in files)
-        return self._pipeline(items, config, context, "evaluation", target)
+                items.extend((file, names.index(name) if names else 0) for file in files)
+        return items
 
     def _pipeline(self, items, config: ImageFolderConfig, context: DataContext, split: str, target: str):
         import tensorflow as tf

@@ -142,12 +142,19 @@ class TextClasses(DataSource):
         return [PAD, OOV] + list(dict.fromkeys(t for t in listed if t and t not in (PAD, OOV)))
 
     def _prepare(self, config: TextClassesConfig, context: DataContext):
+        texts, labels, splits = self._split(config, context)
+        classes = sorted(set(labels))
+        tokens = [tokens_of(text, config.level) for text in texts]
+        vocabulary = self._vocabulary(config, context, [tokens[i] for i in splits["train"]])
+        return tokens, labels, classes, splits, vocabulary
+
+    def _split(self, config: TextClassesConfig, context: DataContext):
+        """The documents (texts, labels) and each split's document numbers."""
         texts, labels = read_documents(config, context)
         classes = sorted(set(labels))
         if len(classes) < 2:
             raise PlanError(f"only one class ({classes[0]!r}) in {config.path or 'files'}",
                             ("path" if config.path else "files",))
-        tokens = [tokens_of(text, config.level) for text in texts]
         split_seed = config.split_seed if config.split_seed is not None else context.seed
         splits = split_indices(len(texts), {"validation": config.validation, "test": config.test}, split_seed)
         if config.train_limit is not None:
@@ -156,8 +163,7 @@ class TextClasses(DataSource):
             if config.train_limit > available:
                 context.note(f"train_limit {config.train_limit} exceeds the {available} training documents; "
                              "all are used")
-        vocabulary = self._vocabulary(config, context, [tokens[i] for i in splits["train"]])
-        return tokens, labels, classes, splits, vocabulary
+        return texts, labels, splits
 
     def describe(self, config: TextClassesConfig, context: DataContext) -> DataDescription:
         _, _, classes, splits, vocabulary = self._prepare(config, context)
@@ -188,10 +194,7 @@ class TextClasses(DataSource):
         classes = list(targets[target].classes or ())
         texts, labels = [], []
         for path in paths:
-            if not Path(path).exists():
-                raise PlanError(f"not found: {path}")
-            read = read_documents(config.model_copy(update={"path": str(Path(path).resolve()), "files": None,
-                                                            "deduplicate": False}), context)
+            read = self._documents_at(config, context, path)
             unknown = sorted(set(read[1]) - set(classes))
             if unknown:
                 raise PlanError(f"{path}: class {unknown[0]!r} is not one of the run's classes"
@@ -210,6 +213,19 @@ class TextClasses(DataSource):
         return {config.input: f"the text{transforms} split into {unit}{case}; each token's id is its line number "
                               f"(from 0) in the vocabulary file, 1 if it is not there; cut or padded with 0 "
                               f"({config.padding}) to {config.max_length} ids (int32)"}
+
+    @staticmethod
+    def _documents_at(config: TextClassesConfig, context: DataContext, path: str) -> tuple[list[str], list[str]]:
+        if not Path(path).exists():
+            raise PlanError(f"not found: {path}")
+        return read_documents(config.model_copy(update={"path": str(Path(path).resolve()), "files": None,
+                                                        "deduplicate": False}), context)
+
+    def example_items(self, config: TextClassesConfig, context: DataContext, split: str, paths=()):
+        if paths:
+            return [text for path in paths for text in self._documents_at(config, context, path)[0]]
+        texts, _, splits = self._split(config, context)
+        return [texts[i] for i in splits.get(split, [])]
 
     def prediction_state(self, config: TextClassesConfig, context: DataContext) -> dict:
         return {"vocabulary": self._prepare(config, context)[4]}

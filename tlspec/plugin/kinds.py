@@ -144,6 +144,13 @@ class DataSource(Plugin):
         raise PlanError(f"the '{self.name}' data source cannot read new data for evaluation; evaluate one of "
                         "the run's own splits (--split)")
 
+    def example_items(self, config: DataConfig, context: DataContext, split: str,
+                      paths: Sequence[str] = ()) -> list[str] | None:
+        """What each example of ``split`` is (a file path, a text), in the order ``datasets`` yields them;
+        with ``paths``, of the new data ``evaluation_dataset`` reads from them. The evaluation report shows
+        mistakes by them. None: the examples have nothing a person would recognise."""
+        return None
+
     def input_preprocessing(self, config: DataConfig) -> dict[str, str]:
         """Per model input, what this source does to raw data before the model sees it (decoding,
         resizing, tokenizing), in words: an exported model's users must do the same."""

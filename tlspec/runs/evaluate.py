@@ -48,8 +48,28 @@ def evaluate_run(run_dir, split: str = "test", data: Sequence[str] = (), overrid
         report = head_report(info.heads[head], truth, outputs)
         if report is not None:
             metrics[name][head].update(report)
+    name_examples(validated, metrics[name], split, data)
     save(run, name, list(data) or None, metrics[name])
     return metrics
+
+
+def name_examples(validated: ValidatedSpec, metrics: dict, split: str, data: Sequence[str]) -> None:
+    """Give each listed mistake its item (file, text) where the data plugin can say what its examples are."""
+    reports = [values["report"] for values in metrics.values()
+               if isinstance(values, dict) and "most_confident_mistakes" in values.get("report", {})]
+    if not reports or (split.startswith("target_") and not data):
+        return
+    source = validated.data_source
+    try:
+        items = source.plugin.example_items(source.config, validated.data_context(), split, list(data))
+    except Exception as error:  # a plugin bug costs the names, never the evaluation
+        print(f"note: {plugin_crash(source, 'example_items', error)}; mistakes are listed by number",
+              file=sys.stderr)
+        return
+    for report in reports:
+        if items is not None and len(items) == report["examples"]:
+            for mistake in report["most_confident_mistakes"]:
+                mistake["input"] = items[mistake["example"]]
 
 
 def run_split(validated: ValidatedSpec, split: str):

@@ -27,6 +27,23 @@ def plugin_distributions(validated: ValidatedSpec, model) -> dict[str, str]:
             if origin.distribution != OWN_DISTRIBUTION}
 
 
+ENVIRONMENT_PACKAGES = ("tensorflow", "keras", "numpy")
+
+
+def environment() -> dict[str, str]:
+    """What trained the run besides tlspec and its plugins: Python, the platform, the numeric stack."""
+    import importlib.metadata as metadata
+    import platform
+
+    found = {"python": platform.python_version(), "platform": platform.platform(terse=True)}
+    for package in ENVIRONMENT_PACKAGES:
+        try:
+            found[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            pass
+    return found
+
+
 def _sections(validated: ValidatedSpec) -> list:
     sections = [validated.backbone, *validated.blocks, *validated.heads, validated.freeze, validated.data_source,
                 *validated.phase_freezes, validated.adapt_target]

@@ -63,6 +63,7 @@ class RunInfo:
     heads: dict[str, HeadRecord]
     inputs: dict[str, list]
     plugins: dict[str, str] = field(default_factory=dict)  # plugin distribution -> version, besides tlspec
+    environment: dict[str, str] = field(default_factory=dict)  # Python, TensorFlow, Keras, … that trained it
     status: str = "running"   # running | finished | interrupted | failed
     started: str = field(default_factory=_now)
     stopped: str | None = None  # why an interrupted or failed run stopped

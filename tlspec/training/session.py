@@ -23,7 +23,7 @@ from tlspec.model.targets import head_outputs
 from tlspec.spec.language import PhaseSpec
 from tlspec.spec.validate import ValidatedSpec
 from tlspec.training.checkpoint import complete_commit
-from tlspec.training.provenance import plugin_distributions
+from tlspec.training.provenance import environment, plugin_distributions
 from tlspec.training.records import HeadRecord, PhaseRecord, ResumeState, RunInfo
 from tlspec.training.rundir import HISTORY, SPEC, RunDir
 
@@ -99,7 +99,7 @@ def new_info(validated: ValidatedSpec, assembly: Assembly) -> RunInfo:
     return RunInfo(tlspec_version=__version__, spec_name=validated.spec.name,
                    spec_path=str(validated.source.resolve()), spec_dir=str(validated.spec_dir), heads=heads,
                    inputs={name: list(t.shape[1:]) for name, t in assembly.inputs.items()},
-                   plugins=plugin_distributions(validated, assembly.model))
+                   plugins=plugin_distributions(validated, assembly.model), environment=environment())
 
 
 def open_session(validated: ValidatedSpec, out, resume: bool, verbose, distribution: Distribution) -> Session:
