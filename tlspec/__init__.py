@@ -17,6 +17,7 @@ imported only when a model is really built. Plugin authors import ``tlspec.api``
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -69,7 +70,19 @@ def train(spec: str | Path | ValidatedSpec, overrides: Sequence[str] = (), *, ou
     from tlspec.training.runner import train as run_training
 
     distribution = distribution_for(validated.spec.distribute, workers, worker_index)
-    return run_training(validated, out=out, resume=resume, verbose=verbose, distribution=distribution)
+    return run_training(validated, out=out, resume=resume, verbose=verbose, distribution=distribution,
+                        reporter=_report_for_trackers)
+
+
+def _report_for_trackers(run_dir: Path) -> list[Path]:
+    """The HTML report, written when a run ends, for its trackers."""
+    from tlspec.runs.report import report_run
+
+    try:
+        return [report_run(run_dir)]
+    except TlspecError as error:
+        print(f"note: no report for the trackers: {error}", file=sys.stderr)
+        return []
 
 
 def resume(run_dir: str | Path, *, workers: str | None = None, worker_index: int | None = None,

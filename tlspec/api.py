@@ -57,13 +57,14 @@ from tlspec.plugin.configs import (
     FreezeConfig,
     HeadConfig,
     PluginConfig,
+    TrackerConfig,
     TransformConfig,
 )
 from tlspec.plugin.data import DataContext, DataDescription, DataField, LabelCounts
 from tlspec.plugin.helpers import Pooling, apply, array_datasets, pool, split_indices, target_head
 from tlspec.plugin.hookspecs import hookimpl
 from tlspec.plugin.keras_objects import KerasObject
-from tlspec.plugin.kinds import Backbone, DataSource, FreezePolicy, Head, Plugin, TextTransform
+from tlspec.plugin.kinds import Backbone, DataSource, FreezePolicy, Head, Plugin, TextTransform, Tracker
 from tlspec.plugin.outputs import ONE_HOT_LOSSES, HeadOutput, describe_output
 from tlspec.plugin.paths import read_utf8
 from tlspec.plugin.shapes import (
@@ -78,21 +79,25 @@ from tlspec.plugin.shapes import (
     UnknownEndpoint,
     format_shape,
 )
+from tlspec.plugin.tracking import TrackedRun, TrackerSession, flatten_spec
 from tlspec.spec.transforms import chain
 
 __all__ = [
     # registering
     "hookimpl",
     # the plugin kinds
-    "Plugin", "Backbone", "Head", "FreezePolicy", "DataSource", "TextTransform",
+    "Plugin", "Backbone", "Head", "FreezePolicy", "DataSource", "TextTransform", "Tracker",
     # their config bases
-    "PluginConfig", "ComponentConfig", "HeadConfig", "FreezeConfig", "DataConfig", "TransformConfig", "IDENTIFIER",
+    "PluginConfig", "ComponentConfig", "HeadConfig", "FreezeConfig", "DataConfig", "TransformConfig", "TrackerConfig",
+    "IDENTIFIER",
     # plans and builds
     "TensorInfo", "UNKNOWN", "LayerInfo", "FreezeTarget", "ComponentPlan", "PlanContext", "Built", "StepDecoder",
     # what a head's output means
     "HeadOutput", "describe_output", "ONE_HOT_LOSSES",
     # Keras objects (losses, metrics, layers) a plugin contributes
     "KerasObject",
+    # trackers
+    "TrackedRun", "TrackerSession", "flatten_spec",
     # data
     "DataField", "LabelCounts", "DataDescription", "DataContext",
     # errors and messages

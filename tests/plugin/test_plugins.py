@@ -155,7 +155,7 @@ def test_misspelt_hook_fails_its_plugin_by_name_and_the_others_still_load(tmp_pa
         "entry_point": "typo", "distribution": "tlspec-typo", "version": "1.2.3",
         "error": "unknown hook 'tlspec_freeze_policy' (did you mean 'tlspec_freeze_policies'?); tlspec's hooks are "
                  "'tlspec_backbones', 'tlspec_data_sources', 'tlspec_freeze_policies', 'tlspec_heads', "
-                 "'tlspec_keras_objects', 'tlspec_text_transforms'"}]
+                 "'tlspec_keras_objects', 'tlspec_text_transforms', 'tlspec_trackers'"}]
     assert {p["name"] for p in report["plugins"]} >= {"keras_app", "classifier", "until"}
 
 
@@ -180,7 +180,7 @@ def test_the_plugin_in_tlspec_api_docstring_works(write_spec, keras):
 def test_every_kind_declares_methods_its_base_class_has():
     from tlspec.plugin.kinds import KINDS
 
-    assert list(KINDS) == ["backbone", "head", "freeze", "data", "transform"]
+    assert list(KINDS) == ["backbone", "head", "freeze", "data", "transform", "tracker"]
     for kind in KINDS.values():
         assert kind.base.kind == kind.name
         assert kind.hook_name.startswith("tlspec_") and callable(kind.hook)

@@ -63,3 +63,7 @@ class DataConfig(PluginConfig):
 
 class TransformConfig(PluginConfig):
     """Base of text transform sections (items of a text data section's ``transforms`` list)."""
+
+
+class TrackerConfig(PluginConfig):
+    """Base of tracker sections (items of the spec's ``track`` list)."""

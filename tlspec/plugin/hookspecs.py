@@ -69,6 +69,15 @@ def tlspec_text_transforms():
 
 
 @hookspec
+def tlspec_trackers():
+    """Return an iterable of ``tlspec.api.Tracker`` instances.
+
+    A tracker follows runs as they train (parameters, per-epoch metrics, files); a spec lists the
+    trackers it wants under ``track:``.
+    """
+
+
+@hookspec
 def tlspec_keras_objects():
     """Return an iterable of ``tlspec.api.KerasObject`` declarations.
 

@@ -1,4 +1,4 @@
-"""The five plugin kinds: each one's base class, and one declaration of how the engine treats it.
+"""The six plugin kinds: each one's base class, and one declaration of how the engine treats it.
 
 ``KINDS`` is the single table the registry, the spec validator and the JSON
 schema derive from: the hook that returns a kind's plugins, the config base
@@ -17,10 +17,19 @@ from typing import Any, ClassVar
 
 from tlspec.errors import PlanError
 from tlspec.plugin import hookspecs
-from tlspec.plugin.configs import ComponentConfig, DataConfig, FreezeConfig, HeadConfig, PluginConfig, TransformConfig
+from tlspec.plugin.configs import (
+    ComponentConfig,
+    DataConfig,
+    FreezeConfig,
+    HeadConfig,
+    PluginConfig,
+    TrackerConfig,
+    TransformConfig,
+)
 from tlspec.plugin.data import DataContext, DataDescription, DataField
 from tlspec.plugin.outputs import HeadOutput, describe_output
 from tlspec.plugin.shapes import Built, ComponentPlan, FreezeTarget, PlanContext, StepDecoder, TensorInfo
+from tlspec.plugin.tracking import TrackedRun, TrackerSession
 
 
 class Plugin(ABC):
@@ -185,6 +194,23 @@ class TextTransform(Plugin):
         ...
 
 
+class Tracker(Plugin):
+    """Follows runs as they train: their parameters, every epoch's metrics, their files (TensorBoard,
+    MLflow, …). ``check`` runs at ``tlspec validate`` (TensorFlow-free, no network): say what is missing
+    (a package, a malformed address) as a PlanError. ``open`` starts one tracked run; raise PlanError when
+    it cannot (an unreachable server), before any training is spent."""
+
+    kind = "tracker"
+    Config: ClassVar[type[TrackerConfig]]
+
+    def check(self, config: TrackerConfig) -> None:
+        return None
+
+    @abstractmethod
+    def open(self, config: TrackerConfig, run: TrackedRun) -> TrackerSession:
+        ...
+
+
 @dataclass(frozen=True)
 class PluginKind:
     """How the engine finds and treats the plugins of one kind."""
@@ -211,4 +237,5 @@ KINDS: dict[str, PluginKind] = {kind.name: kind for kind in (
     PluginKind("freeze", FreezePolicy, FreezeConfig, hookspecs.tlspec_freeze_policies, True, ("select",)),
     PluginKind("data", DataSource, DataConfig, hookspecs.tlspec_data_sources, False, ("describe",)),
     PluginKind("transform", TextTransform, TransformConfig, hookspecs.tlspec_text_transforms, True, ("apply",)),
+    PluginKind("tracker", Tracker, TrackerConfig, hookspecs.tlspec_trackers, True, ("check",)),
 )}

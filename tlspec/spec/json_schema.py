@@ -100,6 +100,7 @@ def _spec_model(models: dict[str, dict[str, type]]) -> type:
         train=(train, Field(default_factory=train)),
         distribute=(strategy | DistributeSpec, Spec.model_fields["distribute"]),
         adapt=(adapt | None, Spec.model_fields["adapt"]),
+        track=(list[_section("tracker", models["tracker"])], Spec.model_fields["track"]),
     )
 
 

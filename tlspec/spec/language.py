@@ -252,11 +252,19 @@ class Spec(Strict):
     distribute: DistributeSpec = Field(default_factory=DistributeSpec,
                                        description="Data-parallel training on several devices or workers.")
     adapt: AdaptSpec | None = Field(None, description="Domain adaptation: importance weighting for covariate shift.")
+    track: list[PluginSection] = Field(default_factory=list,
+                                       description="Trackers that follow the run (tensorboard, mlflow, …): "
+                                                   "parameters, per-epoch metrics, the model and the report.")
 
     @field_validator("freeze", mode="before")
     @classmethod
     def _freeze_shorthand(cls, value: Any) -> Any:
         return KINDS["freeze"].expand(value)
+
+    @field_validator("track", mode="before")
+    @classmethod
+    def _tracker_shorthand(cls, value: Any) -> Any:
+        return [KINDS["tracker"].expand(item) for item in value] if isinstance(value, list) else value
 
     @field_validator("distribute", mode="before")
     @classmethod

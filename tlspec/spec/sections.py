@@ -42,6 +42,8 @@ def plugin_sections(data: Any) -> list[tuple[str, tuple, Any]]:
         transforms = section.get(TRANSFORMS_FIELD) if isinstance(section, dict) else None
         if isinstance(transforms, list):
             found += [("transform", path + (TRANSFORMS_FIELD, index), item) for index, item in enumerate(transforms)]
+    if isinstance(data.get("track"), list):
+        found += [("tracker", ("track", index), item) for index, item in enumerate(data["track"])]
     train = data.get("train")
     if isinstance(train, dict) and isinstance(train.get("phases"), list):
         for index, phase in enumerate(train["phases"]):

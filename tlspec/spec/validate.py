@@ -40,6 +40,7 @@ class ValidatedSpec:
     phase_freezes: list[Section | None] = field(default_factory=list)
     description: DataDescription | None = None
     adapt_target: Section | None = None  # the target-domain data of 'adapt'
+    trackers: list[Section] = field(default_factory=list)  # the 'track' sections
     registry: Registry | None = None  # the plugins it was validated with (their Keras objects, their versions)
 
     @property
@@ -72,6 +73,7 @@ def validate_data(data: Any, locations: Locations, source: Path, registry: Regis
         freeze=sections[("freeze",)], data_source=sections.get(("data",)), graph=None,
         phase_freezes=[sections.get(("train", "phases", i, "freeze")) for i in range(len(spec.train.phases))],
         adapt_target=sections.get(("adapt", "target")), registry=registry,
+        trackers=[sections[("track", i)] for i in range(len(spec.track))],
     )
     problems = Problems(locations)
     validated.description = _describe_training_data(validated, problems, description)
@@ -125,6 +127,8 @@ def _check_whole_spec(validated: ValidatedSpec, problems: Problems, describe_ada
     check_head_references(spec, validated.heads, problems)
     check_losses_and_metrics(validated.heads, problems, validated.registry)
     check_distribute(spec, problems)
+    for tracker in validated.trackers:
+        problems.call(tracker, "check")
     if description is not None:
         check_data_inputs(graph, description, validated.data_source, problems)
         check_monitors(spec, description, problems)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 
 import numpy as np
 
@@ -34,8 +35,10 @@ class RunRecorder(keras.callbacks.Callback):
     """
 
     def __init__(self, run: RunDir, full_model, phase: str, phase_index: int, phase_start: int,
-                 history: list[dict], checkpoint: CheckpointSpec | None, state: ResumeState):
+                 history: list[dict], checkpoint: CheckpointSpec | None, state: ResumeState,
+                 on_epoch: Callable[[dict], None] | None = None):
         super().__init__()
+        self.on_epoch = on_epoch  # the trackers
         self.run, self.full_model = run, full_model
         self.phase, self.phase_index, self.phase_start = phase, phase_index, phase_start
         self.history, self.checkpoint, self.state = history, checkpoint, state
@@ -59,6 +62,8 @@ class RunRecorder(keras.callbacks.Callback):
         keep_model = self._is_model_to_keep(logs)
         self.state.phase_index, self.state.phase_start, self.state.epoch = self.phase_index, self.phase_start, epoch + 1
         save_epoch(self.run, self.state, self.full_model, self.model.optimizer, keep_model)
+        if self.on_epoch is not None:
+            self.on_epoch(row)
 
     def _not_finite(self, epoch: int, names: list[str], logs: dict) -> str:
         values = ", ".join(f"{name} = {logs[name]}" for name in names)

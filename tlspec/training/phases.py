@@ -34,7 +34,8 @@ def run_phase(session: Session, data: TrainingData, step: PhaseStep) -> PhaseRec
     if step.resuming:
         restore_optimizer(session.run, session.state, fit_model)
     recorder = RunRecorder(session.run, session.assembly.model, step.name, step.index, step.start, session.history,
-                           validated.spec.train.checkpoint, session.state)
+                           validated.spec.train.checkpoint, session.state,
+                           session.trackers.epoch if session.trackers else None)
     started, before = time.perf_counter(), session.epoch
     print(f"phase {step.name}: epochs {before + 1}-{step.end}, "
           f"{'training heads on cached features' if cached else 'training end to end'} ({reason})")

@@ -10,7 +10,9 @@ from __future__ import annotations
 import sys
 import time
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import yaml
 
@@ -26,10 +28,11 @@ from tlspec.training.data import TrainingData, load_training_data
 from tlspec.training.failures import explained
 from tlspec.training.phases import run_phase
 from tlspec.training.records import PhaseRecord
-from tlspec.training.rundir import CURVES, METRICS, MODEL, SPEC, RunDir
+from tlspec.training.rundir import CURVES, HISTORY, METRICS, MODEL, SPEC, RunDir
 from tlspec.training.session import Session, new_info, open_session
 from tlspec.training.sharing import distance
 from tlspec.training.stop_request import raise_if_requested
+from tlspec.training.tracking import Trackers
 
 
 @dataclass
@@ -43,15 +46,18 @@ class TrainResult:
 
 
 def train(validated: ValidatedSpec, out=None, resume: bool = False, verbose: int | str = "auto",
-          distribution: Distribution | None = None) -> TrainResult:
+          distribution: Distribution | None = None,
+          reporter: Callable[[Path], list[Path]] | None = None) -> TrainResult:
     """Train under ``distribution`` (default: one device); on a multi-worker cluster every worker
-    runs this, and only the chief keeps its run directory."""
+    runs this, and only the chief keeps its run directory. ``reporter(run_dir)`` writes files the
+    spec's trackers receive besides the run's own (the HTML report)."""
     require_data(validated)
     distribution = distribution or Distribution("none")
     distribution.check_batch(validated.spec.train.batch_size)
     if distribution.kind == "multi_worker" and validated.spec.seed is None:
         raise TlspecError(MULTI_WORKER_SEED)
     session = open_session(validated, out, resume, verbose, distribution)
+    session.reporter = reporter
     try:
         with distribution.scope():
             return _train(session)
@@ -75,6 +81,8 @@ def record_stop(session: Session, error: BaseException) -> None:
     if session.info is None or not session.distribution.is_chief:
         return
     session.info.stop(error)
+    if session.trackers is not None:
+        session.trackers.stop(session.info.status)
     session.run.write_info(session.info)
     if session.epoch:  # something to continue from
         print(f"run {session.info.status}; continue it with: tlspec train {session.run.path} --resume",
@@ -112,9 +120,11 @@ def start_run(session: Session) -> None:
         session.info.distribute = distribution.info(batch_size)
     if session.resume:
         restore_weights(run, session.state, session.assembly.model)
-        return
-    run.write_text(SPEC, yaml.safe_dump(validated.data, sort_keys=False))
-    run.write_info(session.info)
+    else:
+        run.write_text(SPEC, yaml.safe_dump(validated.data, sort_keys=False))
+        run.write_info(session.info)
+    if validated.trackers and distribution.is_chief:
+        session.trackers = Trackers.open(validated, run, session.info, session.resume)
 
 
 def evaluate(session: Session, data: TrainingData) -> dict:
@@ -148,5 +158,10 @@ def finish(session: Session, data: TrainingData, metrics: dict) -> TrainResult:
         info.sharing = {tie.name: {"weight": tie.weight, "distance": distance(tie)} for tie in data.tied}
     info.finish(len(session.history), session.state.best_so_far(), seconds)
     run.write_info(info)
+    if session.trackers is not None:
+        extra = session.reporter(run.path) if session.reporter is not None else []
+        files = [run.file(name) for name in (MODEL, METRICS, CURVES, HISTORY, SPEC)] + list(extra)
+        session.trackers.finish(metrics, files, len(session.history))
+        run.write_info(info)  # with any tracker's note
     return TrainResult(run, metrics, session.history, info.phases, seconds, session.distribution.is_chief)
 

@@ -55,6 +55,8 @@ class Session:
     assembly: Assembly | None = None
     info: RunInfo | None = None
     started: float = field(default_factory=time.perf_counter)
+    trackers: Any = None  # tracking.Trackers, on the chief, once the run is open
+    reporter: Any = None  # run directory -> files to give trackers beside the run's own (the HTML report)
 
     @property
     def spec(self):
