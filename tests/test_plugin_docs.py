@@ -32,7 +32,14 @@ import pytest
 from tlspec.plugin.kinds import KINDS
 from tlspec.plugin.manager import default_registry, discover
 from tlspec.spec.validate import validate_file
-from tlspec.testing import check_backbone, check_data_source, check_freeze_policy, check_head, check_transform
+from tlspec.testing import (
+    check_backbone,
+    check_data_source,
+    check_freeze_policy,
+    check_head,
+    check_tracker,
+    check_transform,
+)
 
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "plugins"
 PACKAGE = "my_plugins"
@@ -40,7 +47,8 @@ FENCE = re.compile(r"^```([^\n`]*)\n(.*?)^```[ \t]*$", re.DOTALL | re.MULTILINE)
 
 # The kind each page's plugins are, and how each plugin is checked (tlspec.testing, tiny shapes).
 PAGE_KINDS = {"backbones.md": "backbone", "heads.md": "head", "freeze-policies.md": "freeze",
-              "data-sources.md": "data", "transforms.md": "transform", "keras-objects.md": "head"}
+              "data-sources.md": "data", "transforms.md": "transform", "keras-objects.md": "head",
+              "trackers.md": "tracker"}
 CHECKS = {
     "residual_mlp": lambda plugin, folder: check_backbone(plugin, {"width": 4, "blocks": 3}, folder, input_shape=[3]),
     "yes_no": lambda plugin, folder: check_head(plugin, {"threshold": 0.7}, folder, input_shape=[2]),
@@ -49,6 +57,7 @@ CHECKS = {
                                                                 folder, heads=["topic"]),
     "collapse_repeats": lambda plugin, folder: check_transform(plugin, {"keep": 2}),
     "bounded": lambda plugin, folder: check_head(plugin, {"low": 1, "high": 5}, folder, input_shape=[3]),
+    "jsonl_log": lambda plugin, folder: check_tracker(plugin, {"path": "log.jsonl"}, folder),
 }
 
 
@@ -172,7 +181,8 @@ def test_the_page_example_keeps_the_contract_and_its_spec_validates(name, instal
         print(CHECKS[plugin.name](plugin, check_folder))
     validated = validate_file(spec, registry=discover())
     used = {section.record.name for section in (validated.backbone, validated.freeze, validated.data_source,
-                                                *validated.heads, *validated.blocks) if section is not None}
+                                                *validated.heads, *validated.blocks, *validated.trackers)
+            if section is not None}
     assert {plugin.name for plugin in plugins} <= used | set(_transforms(validated))
 
 

@@ -38,7 +38,7 @@ from tlspec.plugin.manager import Origin, Registry, default_registry, discover
 from tlspec.plugin.shapes import FreezeTarget, LayerInfo, TensorInfo, format_shape
 
 __all__ = ["ContractError", "CheckReport", "check_backbone", "check_head", "check_freeze_policy",
-           "check_data_source", "check_transform", "run_cli"]
+           "check_data_source", "check_transform", "check_tracker", "run_cli"]
 
 
 class ContractError(AssertionError):
@@ -156,6 +156,46 @@ def check_transform(plugin, options: dict, texts: Sequence[str] = ("Hello, World
     if not already_imported and "tensorflow" in sys.modules:
         raise ContractError(f"{plugin.name}.apply() imported TensorFlow; transforms run at validate time")
     report.passed.append(f"apply() on {len(texts)} texts")
+    return report
+
+
+def check_tracker(plugin, options: dict, tmp_path: Path) -> CheckReport:
+    """A tracker: ``check`` is TensorFlow-free; ``open`` returns a ``TrackerSession`` that takes the spec's
+    parameters, two epochs of metrics, a file and the end (``finished``), and says its ``state`` as JSON;
+    a second session opened with that state (``--resume``) takes more metrics and closes too."""
+    import json
+
+    from tlspec.plugin.tracking import TrackedRun, TrackerSession
+
+    report = CheckReport(plugin.name)
+    config = _config(plugin, options)
+    already_imported = "tensorflow" in sys.modules
+    _call(plugin, "check", config)
+    if not already_imported and "tensorflow" in sys.modules:
+        raise ContractError(f"{plugin.name}.check() imported TensorFlow; it runs at validate time")
+    report.passed.append("check() without TensorFlow")
+    run_dir = tmp_path / "run"
+    run_dir.mkdir(parents=True, exist_ok=True)
+    artifact = run_dir / "metrics.json"
+    artifact.write_text('{"test": {"head": {"accuracy": 0.5}}}\n', encoding="utf-8")
+    session = _call(plugin, "open", config, TrackedRun("checked", run_dir, tmp_path))
+    if not isinstance(session, TrackerSession):
+        raise ContractError(f"{plugin.name}.open() returned {type(session).__name__}, not a TrackerSession")
+    for method, args in (("log_params", ({"name": "checked", "train.epochs": "2"},)),
+                         ("log_metrics", ({"loss": 0.7, "val_accuracy": 0.5}, 1)),
+                         ("log_metrics", ({"loss": 0.6, "val_accuracy": 0.75}, 2)),
+                         ("log_artifact", (artifact,)), ("close", ("interrupted",))):
+        _call(session, method, *args)
+    state = _call(session, "state")
+    try:
+        json.dumps(state)
+    except (TypeError, ValueError):
+        raise ContractError(f"{plugin.name}: state() returned {state!r}, which is not JSON") from None
+    report.passed.append("a session: params, 2 epochs, a file, close('interrupted')")
+    resumed = _call(plugin, "open", config, TrackedRun("checked", run_dir, tmp_path, state))
+    for method, args in (("log_metrics", ({"loss": 0.5}, 3)), ("close", ("finished",))):
+        _call(resumed, method, *args)
+    report.passed.append("a resumed session: 1 epoch, close('finished')")
     return report
 
 
@@ -340,7 +380,8 @@ def _call(plugin, method: str, *args) -> Any:
     except ContractError:
         raise
     except Exception as error:
-        raise ContractError(f"{plugin.name}.{method}() failed: {type(error).__name__}: {error}") from error
+        name = getattr(plugin, "name", type(plugin).__name__)
+        raise ContractError(f"{name}.{method}() failed: {type(error).__name__}: {error}") from error
 
 
 def _check_split(name: str, split: str, dataset, description) -> None:

@@ -51,3 +51,35 @@ def test_saved_model_reloads_with_plain_keras_in_safe_mode(run_dir):
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
     assert result.stdout.strip().splitlines()[-1] == "(1, 2)"
+
+
+def test_evaluation_json_holds_the_confusion_matrix_and_calibration(run_dir):
+    evaluated = json.loads(cli_output("evaluate", run_dir, "--json"))["test"]["animal"]
+    saved = json.loads((run_dir / "evaluation" / "test.json").read_text())["heads"]["animal"]["report"]
+    matrix = saved["confusion_matrix"]
+    test_images = sum(1 for _ in (IMAGES / "test").glob("*/*.jpg"))
+    print(f"\ncats vs dogs test: confusion {matrix['classes']} {matrix['matrix']}, "
+          f"ECE {saved['calibration']['ece']:.4f}")
+    assert matrix["classes"] == ["cat", "dog"] and sum(map(sum, matrix["matrix"])) == test_images
+    assert saved["accuracy"] == pytest.approx(evaluated["accuracy"])
+    assert 0 <= saved["calibration"]["ece"] < 0.15
+    assert all("input" in mistake for mistake in saved["most_confident_mistakes"])
+
+
+@pytest.mark.parametrize("form", ["keras", "saved_model", "tflite", "onnx"])
+def test_every_export_format_matches_model_keras_on_the_test_images(run_dir, form):
+    metadata = json.loads(cli_output("export", run_dir, "--format", form, "--json", timeout=600))
+    difference = metadata["check"]["max_abs_diff"]["animal"]
+    print(f"\n{form}: max abs difference {difference:.3g} on {metadata['check']['examples']}, "
+          f"{metadata['export_seconds']} s")
+    assert difference <= metadata["check"]["tolerance"]
+    assert metadata["heads"]["animal"]["classes"] == ["cat", "dog"]
+    assert metadata["inputs"]["image"]["shape"] == [None, 160, 160, 3]
+
+
+def test_the_report_shows_the_real_mistakes(run_dir):
+    cli_output("report", run_dir)
+    page = (run_dir / "report.html").read_text(encoding="utf-8")
+    assert "id='confusion-animal'" in page and "id='mistakes-animal'" in page
+    assert page.count("data:image/jpeg;base64,") >= 6  # thumbnails of the most confident mistakes
+    assert len(page) < 3_000_000

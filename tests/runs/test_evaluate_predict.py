@@ -38,6 +38,12 @@ def test_evaluate_and_predict_a_run(write_spec, image_data, keras):
         evaluate_run("run", data=["new"])
     assert str(caught.value) == ("--data: new/dgo: class 'dgo' is not one of the run's classes (did you mean "
                                  "'dog'?); its classes: cat, dog")
+    for kwargs, message in (({"data": ["nothere"]}, "--data: folder not found: nothere"),
+                            ({"split": "tset"}, "the data has no 'tset' split; splits: 'test', 'train', "
+                                                "'validation'")):
+        with pytest.raises(TlspecError) as caught:
+            evaluate_run("run", **kwargs)
+        assert str(caught.value) == message
     files = [str(image_data / "test" / name / f"{name}.{i}.jpg") for name in ("cat", "dog") for i in range(3)]
     predictions = predict_run("run", files)
     assert [p["heads"]["animal"]["label"] for p in predictions] == ["cat"] * 3 + ["dog"] * 3
