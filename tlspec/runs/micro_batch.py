@@ -1,9 +1,10 @@
 """Micro-batching: concurrent requests' items run through the model together.
 
-The first waiting request opens a batch; others join it until it holds ``max_batch`` items or
-``max_wait`` seconds have passed; the batch then runs in the one model thread (TensorFlow runs one
-batch at a time anyway), and each request gets its own items' results back, in order. With
-``max_batch`` 1 or ``max_wait`` 0 every request runs alone.
+While the model runs one batch, requests queue; the next batch takes them all (up to ``max_batch``
+items). When batches are being shared (requests arrive together), a batch also waits up to
+``max_wait`` seconds for more; a lone client never waits. Batches run in the one model thread
+(TensorFlow runs one batch at a time anyway), and each request gets its own items' results back, in
+order. With ``max_batch`` 1 every request runs alone.
 """
 
 from __future__ import annotations
@@ -38,16 +39,22 @@ class MicroBatcher:
 
     async def _work(self) -> None:
         loop = asyncio.get_running_loop()
+        shared = False  # whether the last batch served several requests: requests are arriving together
         while True:
             waiting = [await self.queue.get()]
             count = len(waiting[0][0])
-            deadline = loop.time() + self.max_wait
+            while count < self.max_batch and not self.queue.empty():  # those that came while the model ran
+                waiting.append(self.queue.get_nowait())
+                count += len(waiting[-1][0])
+            # Wait for more only under concurrency: a lone client would only lose max_wait on every request.
+            deadline = loop.time() + (self.max_wait if shared else 0)
             while count < self.max_batch and (left := deadline - loop.time()) > 0:
                 try:
                     waiting.append(await asyncio.wait_for(self.queue.get(), left))
                 except TimeoutError:
                     break
                 count += len(waiting[-1][0])
+            shared = len(waiting) > 1
             await self._run(loop, waiting)
 
     async def _run(self, loop, waiting: list[tuple[list, Any]]) -> None:

@@ -73,7 +73,7 @@ def confusion(matrix: list[list[int]], classes: list[str]) -> str:
     plt = _pyplot()
     counts = np.asarray(matrix, dtype=float)
     shares = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
-    size = min(12.0, 1.2 + 0.55 * len(classes))
+    size = min(12.0, max(3.4, 1.2 + 0.55 * len(classes)))
     figure, axis = plt.subplots(figsize=(size, size * 0.85))
     axis.imshow(shares, cmap="Blues", vmin=0, vmax=1)
     if len(classes) <= 30:
