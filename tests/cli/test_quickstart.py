@@ -13,6 +13,7 @@ def tlspec_train(spec, out, *overrides):
     return train_cli(spec, out, *overrides, timeout=600)[1]["test"]["shape"]["accuracy"]
 
 
+@pytest.mark.slow  # three training runs, 35 s: the README's quickstart command runs them too
 def test_transfer_beats_training_from_scratch(tmp_path):
     source = tlspec_train("quickstart_source.yaml", tmp_path / "source")
     model = tmp_path / "source" / "model.keras"

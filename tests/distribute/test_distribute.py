@@ -210,6 +210,7 @@ def printed_digest(output: str) -> str:
     return line.split()[2]
 
 
+@pytest.mark.slow  # two worker processes, 18 s
 def test_two_tlspec_workers_end_identical_and_the_chief_saves_the_model(tmp_path):
     workers = ",".join(local_addresses(2))
     scratch = tmp_path / "tmp"

@@ -83,6 +83,7 @@ train:
 """
 
 
+@pytest.mark.slow  # 13 s; test_kill_and_resume.py stops runs at every point in the fast suite
 def test_killed_run_resumes_with_the_right_epochs(write_spec, tmp_path):
     rng = np.random.default_rng(0)
     x = rng.normal(size=(6000, 20)).astype("float32")
@@ -116,6 +117,7 @@ def test_killed_run_resumes_with_the_right_epochs(write_spec, tmp_path):
     assert again.returncode == 1 and "has already finished; nothing to resume" in again.stderr
 
 
+@pytest.mark.slow  # 15 s; the kill harness's SIGINT cases run in the fast suite
 def test_interrupted_run_says_so_and_resumes(write_spec, tmp_path):
     rng = np.random.default_rng(1)
     x = rng.normal(size=(6000, 20)).astype("float32")

@@ -34,5 +34,7 @@ def run(args) -> int:
     print_metrics(metrics)
     print_reports(metrics)
     for name in metrics:
-        console().print(f"saved {Path(args.run_dir) / 'evaluation' / f'{name}.json'}", highlight=False)
+        saved = Path(args.run_dir) / "evaluation" / f"{name}.json"
+        if saved.is_file():
+            console().print(f"saved {saved}", highlight=False)
     return 0

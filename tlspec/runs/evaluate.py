@@ -175,10 +175,16 @@ def per_tag_report(truth: np.ndarray, predicted: np.ndarray, tags: list[str]) ->
     return report
 
 
-def save(run: RunDir, name: str, paths: list[str] | None, metrics: dict) -> Path:
-    run.file(EVALUATION).mkdir(exist_ok=True)
+def save(run: RunDir, name: str, paths: list[str] | None, metrics: dict) -> Path | None:
+    """``evaluation/<name>.json``; a run directory that cannot be written keeps the results on screen only."""
     source = {"paths": [str(Path(p).resolve()) for p in paths]} if paths else {"split": name}
     heads = {head: values for head, values in metrics.items() if head != "total_loss"}
-    run.write_json(f"{EVALUATION}/{name}.json", {"name": name, "data": source, "total_loss": metrics["total_loss"],
-                                                 "heads": heads})
-    return run.file(f"{EVALUATION}/{name}.json")
+    target = run.file(f"{EVALUATION}/{name}.json")
+    try:
+        run.file(EVALUATION).mkdir(exist_ok=True)
+        run.write_json(f"{EVALUATION}/{name}.json", {"name": name, "data": source,
+                                                     "total_loss": metrics["total_loss"], "heads": heads})
+    except OSError as error:
+        print(f"note: cannot save {target} ({error.strerror}); the results are not kept", file=sys.stderr)
+        return None
+    return target

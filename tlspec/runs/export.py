@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -119,8 +120,7 @@ def compare(model, export_format: ExportFormat, artifact: Path, inputs: dict) ->
 
 def describe_export(info: RunInfo, validated: ValidatedSpec, export_format: ExportFormat, signature: dict,
                     output_shapes: dict[str, list], seconds: float) -> dict:
-    source = validated.data_source
-    preprocessing = source.plugin.input_preprocessing(source.config) if source is not None else {}
+    preprocessing = input_preprocessing(validated)
     vocabularies = validated.description.vocabularies if validated.description else {}
     inputs = {name: {"shape": list(shape), "dtype": dtype, "preprocessing": preprocessing.get(name),
                      "vocabulary": f"vocabulary-{name}.txt" if name in vocabularies else None}
@@ -137,6 +137,19 @@ def describe_export(info: RunInfo, validated: ValidatedSpec, export_format: Expo
         "export_seconds": round(seconds, 2),
         "spec": SPEC,
     }
+
+
+def input_preprocessing(validated: ValidatedSpec) -> dict[str, str]:
+    """What the data plugin does before each model input, in its words; a plugin bug costs only the words."""
+    source = validated.data_source
+    if source is None:
+        return {}
+    try:
+        described = source.plugin.input_preprocessing(source.config)
+    except Exception as error:
+        print(f"note: {plugin_crash(source, 'input_preprocessing', error)}", file=sys.stderr)
+        return {}
+    return {str(name): str(text) for name, text in described.items()} if isinstance(described, dict) else {}
 
 
 def head_meaning(record: HeadRecord, shape: list) -> dict:

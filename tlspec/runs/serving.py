@@ -16,7 +16,7 @@ from pathlib import Path
 
 from tlspec import __version__
 from tlspec.errors import TlspecError
-from tlspec.runs.export import head_meaning
+from tlspec.runs.export import head_meaning, input_preprocessing
 from tlspec.runs.load import open_run
 from tlspec.runs.micro_batch import MicroBatcher
 from tlspec.runs.predict import Predictor, keep_top
@@ -111,8 +111,7 @@ class Service:
                        for name, shape in self.info.inputs.items()}
 
     def metadata(self) -> dict:
-        source = self.validated.data_source
-        preprocessing = source.plugin.input_preprocessing(source.config)
+        preprocessing = input_preprocessing(self.validated)
         return {
             "run": self.info.spec_name,
             "tlspec_version": __version__,

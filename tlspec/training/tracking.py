@@ -30,7 +30,7 @@ class Trackers:
     @classmethod
     def open(cls, validated: ValidatedSpec, run: RunDir, info: RunInfo, resume: bool) -> Trackers:
         previous = run.read_json(TRACKERS) if resume and run.file(TRACKERS).exists() else {}
-        sessions = []
+        sessions, fresh = [], []
         for index, section in enumerate(validated.trackers):
             tracked = TrackedRun(validated.spec.name, run.path, validated.spec_dir, previous.get(str(index)))
             where = f"track[{index}] ({section.record.name})"
@@ -46,10 +46,11 @@ class Trackers:
                 raise TlspecError(f"{where}: open() returned {type(session).__name__}, not a "
                                   "tlspec.api.TrackerSession")
             sessions.append((section, session))
+            if tracked.previous is None:  # a new tracked run (also after --resume, for a tracker added since)
+                fresh.append(session)
         trackers = cls(run, info, sessions)
         trackers._save_states()
-        if not resume:
-            trackers._each("log_params", flatten_spec(validated.data))
+        trackers._each("log_params", flatten_spec(validated.data), only=fresh)
         return trackers
 
     def epoch(self, row: dict) -> None:
@@ -77,8 +78,10 @@ class Trackers:
         self._each("close", status)
         self.sessions = []
 
-    def _each(self, method: str, *args) -> None:
+    def _each(self, method: str, *args, only: list | None = None) -> None:
         for section, session in list(self.sessions):
+            if only is not None and session not in only:
+                continue
             try:
                 getattr(session, method)(*args)
             except Exception as error:  # the run matters more than its tracking
