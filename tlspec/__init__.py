@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 
 __version__ = "0.1.0"
 
-__all__ = ["__version__", "SpecError", "TlspecError", "load_spec", "validate", "build", "train", "resume",
+__all__ = ["__version__", "SpecError", "TlspecError", "load_spec", "validate", "build", "plan", "train", "resume",
            "evaluate", "predict", "export", "report", "load_model"]
 
 
@@ -58,6 +58,14 @@ def build(spec: str | Path | ValidatedSpec, overrides: Sequence[str] = ()) -> As
     assembly = assemble(_validated(spec, overrides))
     compile_model(assembly)
     return assembly
+
+
+def plan(spec: str | Path | ValidatedSpec, overrides: Sequence[str] = ()) -> list:
+    """What each training phase will train (``PhasePlan`` per phase): per component trainable and frozen
+    parameters and BatchNorm modes, per layer whether it trains, and whether features will be cached."""
+    from tlspec.training.phase_plan import plan_phases
+
+    return plan_phases(_validated(spec, overrides))
 
 
 def train(spec: str | Path | ValidatedSpec, overrides: Sequence[str] = (), *, out: str | Path | None = None,

@@ -9,8 +9,10 @@ references like ``backbone.block4_pool`` are checked without TensorFlow.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, PositiveInt, field_validator, model_validator
@@ -162,6 +164,8 @@ class KerasApplication(Backbone):
         weights = config.weights
         if weights not in (None, "imagenet"):
             weights = str(context.resolve_path(weights))
+        elif weights == "imagenet":
+            weights = _local_imagenet_file(config, shape, context) or weights
         options = {option: getattr(config, option) for option in FAMILY_OPTIONS
                    if getattr(config, option) is not None}
         if config.entry.preprocessing == "builtin" and "include_preprocessing" in _parameters(factory):
@@ -193,6 +197,42 @@ class KerasApplication(Backbone):
         for layer in layers:
             tensor = layer(tensor)
         return tensor, layers
+
+
+# Families whose ImageNet file depends on the input size: Keras fetches one per listed size.
+SIZED_IMAGENET = {"MobileNet": (128, 160, 192, 224), "MobileNetV2": (96, 128, 160, 192, 224)}
+MOBILENET_ALPHAS = {1.0: "1_0", 0.75: "7_5", 0.5: "5_0", 0.25: "2_5"}
+
+
+def _local_imagenet_file(config: KerasAppConfig, shape, context: PlanContext) -> str | None:
+    """The 224-px ImageNet file already in ``$KERAS_HOME/models`` for a size-specific family at another size
+    (its convolutions fit any size), instead of a download; None where Keras needs no help."""
+    sizes = SIZED_IMAGENET.get(config.model)
+    rows = shape[0] if shape else None
+    if not sizes or rows is None or rows != shape[1] or rows == 224:
+        return None
+    folder = Path(os.path.expanduser(os.environ.get("KERAS_HOME", "~/.keras"))) / "models"  # where Keras caches
+    standard = _imagenet_file_name(config, 224)
+    if standard is None or not (folder / standard).is_file():
+        return None
+    if rows not in sizes:  # Keras loads the 224-px file itself here, with a warning of its own
+        context.note(f"Keras has no ImageNet weights for {rows} px: it uses {standard} (224 px)")
+        return None
+    wanted = _imagenet_file_name(config, rows)
+    if (folder / wanted).is_file():
+        return None
+    context.note(f"the ImageNet weights for {rows} px ({wanted}) are not in {folder}: used {standard}, the 224-px "
+                 "file, whose convolutions fit any input size; nothing was downloaded")
+    return str(folder / standard)
+
+
+def _imagenet_file_name(config: KerasAppConfig, rows: int) -> str | None:
+    """The file name Keras fetches, as keras.applications writes it."""
+    alpha = 1.0 if config.alpha is None else config.alpha
+    if config.model == "MobileNet":
+        text = MOBILENET_ALPHAS.get(alpha)
+        return f"mobilenet_{text}_{rows}_tf_no_top.h5" if text else None
+    return f"mobilenet_v2_weights_tf_dim_ordering_tf_kernels_{float(alpha)}_{rows}_no_top.h5"
 
 
 def _parameters(factory) -> set[str]:

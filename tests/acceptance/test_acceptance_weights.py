@@ -32,12 +32,13 @@ import numpy as np
 from tlspec.model.assemble import assemble
 from tlspec.spec.validate import validate_file
 import keras
-model = assemble(validate_file(sys.argv[1])).model
+validated = validate_file(sys.argv[1])
+model = assemble(validated).model
 reference = keras.applications.MobileNet(alpha=0.25, include_top=False, weights=sys.argv[2],
                                          input_shape=(224, 224, 3))
 same = all(np.array_equal(model.get_layer(l.name).get_weights()[0], l.get_weights()[0])
            for l in reference.layers if l.weights)
-print(json.dumps({"same": same, "params": model.count_params(),
+print(json.dumps({"same": same, "params": model.count_params(), "notes": validated.graph.notes,
                   "trainable": int(sum(np.prod(w.shape) for w in model.trainable_weights))}))
 """
 
@@ -57,7 +58,20 @@ def test_imagenet_weights_found_through_keras_home(tmp_path):
     spec = tmp_path / "spec.yaml"
     spec.write_text(SPEC.format(weights="imagenet", size=224))
     report = run_check(spec, WEIGHTS, dict(os.environ, KERAS_HOME=str(keras_home)))
-    assert report == {"same": True, "params": 218_544 + 256 * 2 + 2, "trainable": 514}
+    assert report == {"same": True, "params": 218_544 + 256 * 2 + 2, "trainable": 514, "notes": []}
+
+
+def test_imagenet_weights_at_another_size_use_the_224_file_without_a_download(tmp_path):
+    keras_home = tmp_path / "keras"
+    shutil.copytree(SHARED_DATA / "keras", keras_home)
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(SPEC.format(weights="imagenet", size=160))
+    report = run_check(spec, WEIGHTS, dict(os.environ, KERAS_HOME=str(keras_home)))
+    assert report["same"] is True  # every convolution holds the 224-px file's weights
+    assert report["notes"] == [f"backbone: the ImageNet weights for 160 px (mobilenet_2_5_160_tf_no_top.h5) are not "
+                               f"in {keras_home / 'models'}: used mobilenet_2_5_224_tf_no_top.h5, the 224-px file, "
+                               "whose convolutions fit any input size; nothing was downloaded"]
+    assert sorted(path.name for path in (keras_home / "models").iterdir()) == ["mobilenet_2_5_224_tf_no_top.h5"]
 
 
 def test_weights_file_path_at_another_input_size(tmp_path):

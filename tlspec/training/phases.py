@@ -17,6 +17,8 @@ from tlspec.model.targets import prepare
 from tlspec.training.checkpoint import restore_optimizer
 from tlspec.training.data import TrainingData
 from tlspec.training.failures import explained, tensorflow_detail
+from tlspec.training.phase_plan import cache_decision as planned_cache_decision
+from tlspec.training.phase_plan import components, phase_line
 from tlspec.training.records import PhaseRecord
 from tlspec.training.session import PhaseStep, Session
 from tlspec.training.sharing import penalised
@@ -37,8 +39,8 @@ def run_phase(session: Session, data: TrainingData, step: PhaseStep) -> PhaseRec
                            validated.spec.train.checkpoint, session.state,
                            session.trackers.epoch if session.trackers else None)
     started, before = time.perf_counter(), session.epoch
-    print(f"phase {step.name}: epochs {before + 1}-{step.end}, "
-          f"{'training heads on cached features' if cached else 'training end to end'} ({reason})")
+    what = phase_line(cached, reason, components(session.assembly))
+    print(f"phase {step.name}: epochs {before + 1}-{step.end}, {what}")
     shard = session.distribution.shard
     validation = phase_data.get("validation")
     fit(session, fit_model, shard(prepare(phase_data["train"], data.targets, data.class_weights)),
@@ -61,15 +63,11 @@ def _fit_target(session: Session, data: TrainingData, cached: bool) -> tuple[Any
 
 
 def cache_decision(session: Session) -> tuple[bool, str]:
-    from tlspec.training.feature_cache import blockers
-
     mode = session.spec.train.cache_features
-    if mode is False:
-        return False, "disabled by train.cache_features: false"
-    reasons = blockers(session.assembly, session.validated.description.augmented)
-    if reasons and mode is True:
-        raise TlspecError(f"train.cache_features is true but the features cannot be cached: {'; '.join(reasons)}")
-    return (not reasons), ("; ".join(reasons) or "everything under the heads is frozen and deterministic")
+    cached, why = planned_cache_decision(session.assembly, mode, session.validated.description)
+    if not cached and mode is True:
+        raise TlspecError(f"train.cache_features is true but the features cannot be cached: {why}")
+    return cached, why
 
 
 def learning_rate(session: Session, phase, steps_per_epoch: int):

@@ -1,0 +1,113 @@
+"""What each phase of a spec trains, before anything is trained: per component its trainable and frozen
+parameters and its BatchNorm layers' mode, whether the heads train on cached features and why, and
+per layer whether it trains. ``tlspec plan`` prints it; every phase of ``tlspec train`` begins with
+the same line (``phase_line``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+from tlspec.model.assemble import Assembly, apply_freeze, assemble
+from tlspec.model.report import _count
+from tlspec.spec.validate import ValidatedSpec
+
+
+@dataclass
+class ComponentPhase:
+    name: str
+    role: str
+    trainable: int  # parameters
+    frozen: int
+    batchnorm_training: int  # BatchNormalization layers updating their statistics
+    batchnorm_inference: int  # frozen ones, which run in inference mode
+    frozen_layers: int = 0  # layers with weights that do not train
+
+
+@dataclass
+class LayerPhase:
+    index: int
+    name: str
+    component: str
+    params: int
+    trainable: bool
+
+
+@dataclass
+class PhasePlan:
+    name: str
+    first_epoch: int
+    last_epoch: int
+    learning_rate: float
+    cached: bool
+    why: str
+    components: list[ComponentPhase] = field(default_factory=list)
+    layers: list[LayerPhase] = field(default_factory=list)
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+
+def plan_phases(validated: ValidatedSpec) -> list[PhasePlan]:
+    """Every phase as training will run it: the model built once, each phase's freeze policy applied."""
+    assembly = assemble(validated)
+    train, plans, first = validated.spec.train, [], 1
+    for index, phase in enumerate(train.phase_list()):
+        freeze = validated.phase_freezes[index] if index < len(validated.phase_freezes) else None
+        apply_freeze(assembly, freeze or validated.freeze)
+        cached, why = cache_decision(assembly, train.cache_features, validated.description)
+        rate = phase.learning_rate or train.optimizer.learning_rate or 1e-3
+        plans.append(PhasePlan(phase.name or "train", first, first + phase.epochs - 1, rate, cached, why,
+                               components(assembly), layers(assembly)))
+        first += phase.epochs
+    return plans
+
+
+def cache_decision(assembly: Assembly, mode, description) -> tuple[bool, str | None]:
+    """Whether the heads will train on cached features and why; ``mode`` is ``train.cache_features``.
+    The error ``mode: true`` would meet is left to training (the reason is returned with False)."""
+    from tlspec.training.feature_cache import blockers
+
+    if mode is False:
+        return False, "disabled by train.cache_features: false"
+    reasons = blockers(assembly, bool(description and description.augmented))
+    return (not reasons), ("; ".join(reasons) or "everything under the heads is frozen and deterministic")
+
+
+def components(assembly: Assembly) -> list[ComponentPhase]:
+    found = []
+    for component in assembly.graph.components.values():
+        layers = assembly.built[component.name].layers
+        norms = [layer for layer in layers if type(layer).__name__ == "BatchNormalization"]
+        found.append(ComponentPhase(
+            component.name, component.role,
+            trainable=sum(_count(layer.trainable_weights) for layer in layers),
+            frozen=sum(_count(layer.non_trainable_weights) for layer in layers),
+            batchnorm_training=sum(1 for layer in norms if layer.trainable),
+            batchnorm_inference=sum(1 for layer in norms if not layer.trainable),
+            frozen_layers=sum(1 for layer in layers if layer.weights and not layer.trainable)))
+    return found
+
+
+def layers(assembly: Assembly) -> list[LayerPhase]:
+    owners = {id(layer): component for component in assembly.graph.components
+              for layer in assembly.built[component].layers}
+    return [LayerPhase(index, layer.name, owners.get(id(layer), "inputs"), _count(layer.weights),
+                       bool(layer.trainable and layer.trainable_weights))
+            for index, layer in enumerate(assembly.model.layers)]
+
+
+def phase_line(cached: bool, why: str, parts: list[ComponentPhase]) -> str:
+    """``training heads on cached features (why)``, or what trains under the heads, in parameters."""
+    if cached:
+        return f"training heads on cached features ({why})"
+    below = [part for part in parts if part.role != "head"]
+    trained = [part for part in below if part.trainable]
+    if all(not part.frozen_layers for part in below):
+        return f"training end to end ({why})"
+    counts = ", ".join(f"{part.name} {part.trainable:,} of {part.trainable + part.frozen:,}" for part in below)
+    norms = sum(part.batchnorm_inference for part in below)
+    note = f"; {norms} BatchNorm layer{'s' if norms != 1 else ''} in inference mode" if norms else ""
+    what = "the heads and part of " + " and ".join(part.name for part in trained) if trained else "the heads"
+    return f"training {what}: {counts} parameters trainable ({why}){note}"
+
