@@ -39,11 +39,13 @@ def _phase_table(plan):
     title = (f"phase {plan.name}: epochs {plan.first_epoch}-{plan.last_epoch}, "
              f"learning rate {plan.learning_rate:g}")
     table = Table(title=title, title_justify="left")
-    for column in ("component", "role", "trainable", "frozen", "BatchNorm training", "BatchNorm inference"):
+    for column in ("component", "role", "trainable", "frozen", "BatchNorm training", "BatchNorm inference",
+                   "learning rate ×"):
         table.add_column(column, justify="left" if column in ("component", "role") else "right")
     for part in plan.components:
+        rates = f"{part.rate_min:.3g}" if part.rate_min == part.rate_max else f"{part.rate_min:.3g}–{part.rate_max:.3g}"
         table.add_row(part.name, part.role, f"{part.trainable:,}", f"{part.frozen:,}", str(part.batchnorm_training),
-                      str(part.batchnorm_inference))
+                      str(part.batchnorm_inference), rates if part.trainable else "–")
     return table
 
 
@@ -54,6 +56,12 @@ def _layer_table(plans):
     for column in ("index", "layer", "component", "params", *(plan.name for plan in plans)):
         table.add_column(column, justify="right" if column in ("index", "params") else "left")
     for row, layer in enumerate(plans[0].layers):
-        states = ["train" if plan.layers[row].trainable else ("frozen" if layer.params else "–") for plan in plans]
+        states = [_state(plan.layers[row]) for plan in plans]
         table.add_row(str(layer.index), layer.name, layer.component, f"{layer.params:,}", *states)
     return table
+
+
+def _state(layer) -> str:
+    if layer.trainable:
+        return "train" if layer.multiplier == 1.0 else f"train ×{layer.multiplier:.3g}"
+    return "frozen" if layer.params else "–"

@@ -47,10 +47,11 @@ def make_optimizer(assembly: Assembly, problems: Problems, learning_rate=None):
         return None
 
 
-def compile_model(assembly: Assembly, learning_rate=None, model=None) -> None:
+def compile_model(assembly: Assembly, learning_rate=None, model=None, rates=None, multipliers=None) -> None:
     """Compile ``model`` (default: the full model) with the spec's optimizer and per-head losses.
 
-    ``learning_rate`` (a number or a Keras schedule) overrides the optimizer's.
+    ``learning_rate`` (a number or a Keras schedule) overrides the optimizer's; ``multipliers`` (layer
+    name -> factor, from ``layer_rates.multipliers`` of the phase's ``rates``) scale it per layer.
     """
     import keras
 
@@ -77,4 +78,8 @@ def compile_model(assembly: Assembly, learning_rate=None, model=None) -> None:
         weights[component.name] = config.loss_weight
     optimizer = make_optimizer(assembly, problems, learning_rate)
     problems.raise_if_any()
+    if rates is not None:
+        from tlspec.model.layer_rates import scale
+
+        scale(optimizer, model or assembly.model, multipliers or {}, rates.weight_decay_exclude)
     (model or assembly.model).compile(optimizer=optimizer, loss=losses, metrics=metrics, loss_weights=weights)

@@ -79,6 +79,36 @@ class ScheduleSpec(Strict):
     decay_rate: float = Field(0.5, gt=0, le=1, description="exponential: factor applied every epoch.")
 
 
+class RateGroupSpec(Strict):
+    layers: str = Field(min_length=1, description="Regular expression a layer's whole name matches (any component).")
+    multiplier: float = Field(ge=0, description="Times the phase's learning rate; 0 freezes the layers.")
+
+    @field_validator("layers")
+    @classmethod
+    def _compiles(cls, value: str) -> str:
+        import re
+
+        try:
+            re.compile(value)
+        except re.error as error:
+            raise ValueError(f"not a regular expression: {error}") from None
+        return value
+
+
+class LayerRatesSpec(Strict):
+    """Learning rates per layer: layer-wise decay over the backbone's depth, then multipliers by pattern."""
+
+    decay: float | None = Field(None, gt=0, le=1, description="Layer-wise decay: each block (or layer) of the "
+                                                              "backbone learns this many times as fast as the one "
+                                                              "above it; the top one and the heads at 1.")
+    per: Literal["block", "layer"] = Field("block", description="What decay counts: blocks (layers whose names "
+                                                                 "share their first number) or layers with weights.")
+    groups: list[RateGroupSpec] = Field(default_factory=list, description="Multipliers by layer-name pattern; a "
+                                                                          "later group wins over an earlier one.")
+    weight_decay_exclude: list[Literal["batchnorm", "bias"]] = Field(
+        default_factory=list, description="Variables the optimizer's weight_decay leaves alone.")
+
+
 class PhaseSpec(Strict):
     """One stage of training, e.g. heads only, then fine-tuning with part of the backbone unfrozen."""
 
@@ -87,6 +117,8 @@ class PhaseSpec(Strict):
     freeze: PluginSection | None = Field(None, description="Freeze policy for this phase (default: the spec's).")
     learning_rate: float | None = Field(None, gt=0, description="Default: the optimizer's learning rate.")
     schedule: ScheduleSpec | None = None
+    layer_rates: LayerRatesSpec | None = Field(None, description="Learning rates per layer in this phase "
+                                                                 "(default: train.layer_rates).")
 
     @field_validator("freeze", mode="before")
     @classmethod
@@ -113,6 +145,8 @@ class TrainSpec(Strict):
     early_stopping: EarlyStoppingSpec | None = None
     reduce_lr_on_plateau: ReduceLROnPlateauSpec | None = None
     tensorboard: bool = Field(False, description="Write TensorBoard logs to <run>/tensorboard.")
+    layer_rates: LayerRatesSpec | None = Field(None, description="Learning rates per layer: layer-wise decay, "
+                                                                 "multipliers by pattern, weight-decay exclusions.")
 
     @field_validator("optimizer", mode="before")
     @classmethod

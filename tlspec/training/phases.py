@@ -13,12 +13,13 @@ from typing import Any
 from tlspec.errors import TlspecError
 from tlspec.model.assemble import apply_freeze
 from tlspec.model.compile import compile_model
+from tlspec.model.layer_rates import phase_multipliers
 from tlspec.model.targets import prepare
 from tlspec.training.checkpoint import restore_optimizer
 from tlspec.training.data import TrainingData
 from tlspec.training.failures import explained, tensorflow_detail
 from tlspec.training.phase_plan import cache_decision as planned_cache_decision
-from tlspec.training.phase_plan import components, phase_line
+from tlspec.training.phase_plan import components, phase_line, phase_rates
 from tlspec.training.records import PhaseRecord
 from tlspec.training.session import PhaseStep, Session
 from tlspec.training.sharing import penalised
@@ -28,9 +29,12 @@ def run_phase(session: Session, data: TrainingData, step: PhaseStep) -> PhaseRec
     validated = session.validated
     freeze = validated.phase_freezes[step.index] if step.index < len(validated.phase_freezes) else None
     apply_freeze(session.assembly, freeze or validated.freeze)
+    rates, rates_path = phase_rates(validated.spec.train, step.index)
+    multipliers = phase_multipliers(session.assembly, rates, rates_path)
     cached, reason = cache_decision(session)
     fit_model, phase_data = _fit_target(session, data, cached)
-    compile_model(session.assembly, learning_rate(session, step.spec, data.steps_per_epoch), model=fit_model)
+    compile_model(session.assembly, learning_rate(session, step.spec, data.steps_per_epoch), model=fit_model,
+                  rates=rates, multipliers=multipliers)
     from tlspec.training.callbacks import RunRecorder
 
     if step.resuming:
@@ -39,7 +43,7 @@ def run_phase(session: Session, data: TrainingData, step: PhaseStep) -> PhaseRec
                            validated.spec.train.checkpoint, session.state,
                            session.trackers.epoch if session.trackers else None)
     started, before = time.perf_counter(), session.epoch
-    what = phase_line(cached, reason, components(session.assembly))
+    what = phase_line(cached, reason, components(session.assembly, multipliers))
     print(f"phase {step.name}: epochs {before + 1}-{step.end}, {what}")
     shard = session.distribution.shard
     validation = phase_data.get("validation")
