@@ -53,6 +53,10 @@ class TlspecError(Exception):
     """Base of every error tlspec reports to a user (never shown as a traceback)."""
 
 
+class Pruned(TlspecError):
+    """``tlspec sweep`` stopped this run early: its monitored metric lagged the other trials'."""
+
+
 class Terminated(KeyboardInterrupt):
     """The process was asked to stop (SIGTERM, as a scheduler or ``kill`` sends): handled like Ctrl-C,
     so a run records why it stopped and can be resumed."""

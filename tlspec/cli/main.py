@@ -8,12 +8,12 @@ import sys
 import threading
 
 from tlspec import __version__
-from tlspec.cli import build, evaluate, export, plan, plugins, predict, report, schema, serve, train, validate
+from tlspec.cli import build, evaluate, export, plan, plugins, predict, report, schema, serve, sweep, train, validate
 from tlspec.errors import SpecError, Terminated, TlspecError
 from tlspec.spec.problems import DEBUG_VARIABLE
 
 EXIT_OK, EXIT_FAILURE, EXIT_SPEC, EXIT_INTERRUPTED, EXIT_TERMINATED = 0, 1, 2, 130, 143
-COMMANDS = (validate, build, plan, train, evaluate, predict, export, serve, report, plugins, schema)
+COMMANDS = (validate, build, plan, train, sweep, evaluate, predict, export, serve, report, plugins, schema)
 
 
 def parser() -> argparse.ArgumentParser:

@@ -5,12 +5,22 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PositiveInt, StringConstraints, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PositiveInt,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 
 from tlspec.errors import did_you_mean, one_of
 from tlspec.plugin.configs import IDENTIFIER
 from tlspec.plugin.kinds import KINDS
 from tlspec.spec.addresses import HOST_PORT
+from tlspec.spec.search_space import check_text
 
 PluginSection = dict[str, Any]
 Identifier = Annotated[str, StringConstraints(pattern=IDENTIFIER)]
@@ -263,6 +273,32 @@ class AdaptSpec(Strict):
         return value
 
 
+class SweepSpec(Strict):
+    """What ``tlspec sweep`` searches (``tlspec train`` ignores it)."""
+
+    space: dict[str, Annotated[str, AfterValidator(check_text)]] = Field(
+        default_factory=dict, description="Spec field (as --set writes it) -> loguniform(LOW, HIGH), "
+                                          "uniform(LOW, HIGH), int(LOW, HIGH) or choice(A, B, ...).")
+    trials: PositiveInt = Field(12, description="Trials to complete (pruned ones count).")
+    seeds: PositiveInt = Field(1, description="Runs per trial, with seeds seed, seed+1, ...; the trial's value is "
+                                              "their mean.")
+    parallel: PositiveInt = Field(1, description="Trials run at once, each in its own process.")
+    monitor: str | None = Field(None, description="The metric searched and pruned on, per epoch; default: "
+                                                  "train.checkpoint.monitor, else val_loss.")
+    direction: Literal["auto", "maximize", "minimize"] = Field("auto", description="auto: maximize accuracy-like "
+                                                                                    "metrics, minimize the rest.")
+    pruning: bool = Field(True, description="Stop trials whose monitored metric lags the median of earlier ones.")
+    sampler_seed: int | None = Field(None, ge=0, description="Seed of the TPE sampler (default: the spec's seed).")
+
+    @field_validator("space")
+    @classmethod
+    def _searchable_keys(cls, value: dict[str, str]) -> dict[str, str]:
+        for key in value:
+            if key in ("seed", "sweep") or key.startswith("sweep."):
+                raise ValueError(f"{key}: the sweep sets seeds itself (sweep.seeds) and cannot search itself")
+        return value
+
+
 class Spec(Strict):
     """A tlspec spec (after ``extends`` and ``--set`` are applied)."""
 
@@ -286,6 +322,8 @@ class Spec(Strict):
     distribute: DistributeSpec = Field(default_factory=DistributeSpec,
                                        description="Data-parallel training on several devices or workers.")
     adapt: AdaptSpec | None = Field(None, description="Domain adaptation: importance weighting for covariate shift.")
+    sweep: SweepSpec | None = Field(None, description="What `tlspec sweep` searches: a space over spec values, "
+                                                      "trials, seeds, parallelism, pruning.")
     track: list[PluginSection] = Field(default_factory=list,
                                        description="Trackers that follow the run (tensorboard, mlflow, …): "
                                                    "parameters, per-epoch metrics, the model and the report.")

@@ -41,7 +41,7 @@ def run_phase(session: Session, data: TrainingData, step: PhaseStep) -> PhaseRec
         restore_optimizer(session.run, session.state, fit_model)
     recorder = RunRecorder(session.run, session.assembly.model, step.name, step.index, step.start, session.history,
                            validated.spec.train.checkpoint, session.state,
-                           session.trackers.epoch if session.trackers else None)
+                           session.on_epoch)
     started, before = time.perf_counter(), session.epoch
     what = phase_line(cached, reason, components(session.assembly, multipliers))
     print(f"phase {step.name}: epochs {before + 1}-{step.end}, {what}")

@@ -11,7 +11,7 @@ import time
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
-from tlspec.errors import Terminated
+from tlspec.errors import Pruned, Terminated
 from tlspec.plugin.outputs import HeadOutput
 
 
@@ -64,7 +64,7 @@ class RunInfo:
     inputs: dict[str, list]
     plugins: dict[str, str] = field(default_factory=dict)  # plugin distribution -> version, besides tlspec
     environment: dict[str, str] = field(default_factory=dict)  # Python, TensorFlow, Keras, … that trained it
-    status: str = "running"   # running | finished | interrupted | failed
+    status: str = "running"   # running | finished | interrupted | failed | pruned
     started: str = field(default_factory=_now)
     stopped: str | None = None  # why an interrupted or failed run stopped
     distribute: dict | None = None
@@ -78,7 +78,9 @@ class RunInfo:
     seconds: float = 0.0
 
     def stop(self, error: BaseException) -> None:
-        if isinstance(error, KeyboardInterrupt):
+        if isinstance(error, Pruned):
+            self.status, self.stopped = "pruned", str(error)
+        elif isinstance(error, KeyboardInterrupt):
             self.status = "interrupted"
             self.stopped = "terminated (SIGTERM)" if isinstance(error, Terminated) else "interrupted (Ctrl-C)"
         else:

@@ -47,7 +47,8 @@ class TrainResult:
 
 def train(validated: ValidatedSpec, out=None, resume: bool = False, verbose: int | str = "auto",
           distribution: Distribution | None = None,
-          reporter: Callable[[Path], list[Path]] | None = None) -> TrainResult:
+          reporter: Callable[[Path], list[Path]] | None = None,
+          epoch_hook: Callable[[dict], None] | None = None) -> TrainResult:
     """Train under ``distribution`` (default: one device); on a multi-worker cluster every worker
     runs this, and only the chief keeps its run directory. ``reporter(run_dir)`` writes files the
     spec's trackers receive besides the run's own (the HTML report)."""
@@ -57,7 +58,7 @@ def train(validated: ValidatedSpec, out=None, resume: bool = False, verbose: int
     if distribution.kind == "multi_worker" and validated.spec.seed is None:
         raise TlspecError(MULTI_WORKER_SEED)
     session = open_session(validated, out, resume, verbose, distribution)
-    session.reporter = reporter
+    session.reporter, session.epoch_hook = reporter, epoch_hook
     try:
         with distribution.scope():
             return _train(session)
@@ -84,7 +85,7 @@ def record_stop(session: Session, error: BaseException) -> None:
     if session.trackers is not None:
         session.trackers.stop(session.info.status)
     session.run.write_info(session.info)
-    if session.epoch:  # something to continue from
+    if session.epoch and session.info.status != "pruned":  # something to continue from
         print(f"run {session.info.status}; continue it with: tlspec train {session.run.path} --resume",
               file=sys.stderr)
 

@@ -57,6 +57,14 @@ class Session:
     started: float = field(default_factory=time.perf_counter)
     trackers: Any = None  # tracking.Trackers, on the chief, once the run is open
     reporter: Any = None  # run directory -> files to give trackers beside the run's own (the HTML report)
+    epoch_hook: Any = None  # called with each epoch's history row (tlspec sweep's pruning); may raise Pruned
+
+    def on_epoch(self, row: dict) -> None:
+        """What follows the run hears of each epoch: its trackers, a sweep."""
+        if self.trackers is not None:
+            self.trackers.epoch(row)
+        if self.epoch_hook is not None:
+            self.epoch_hook(row)
 
     @property
     def spec(self):
