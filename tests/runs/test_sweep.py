@@ -5,6 +5,7 @@ import json
 import pytest
 
 from helpers import only_problem
+from tlspec.errors import TlspecError
 from tlspec.spec.validate import validate_file
 
 pytest.importorskip("optuna")
@@ -66,6 +67,9 @@ def test_a_sweep_resumes_and_writes_its_best_spec(write_spec, keras):
     written = validate_file(path)
     assert written.spec.train.phases[0].learning_rate == best["params"]["train.phases.fit.learning_rate"]
     assert written.spec.sweep is None and json.loads(json.dumps(rows))
+    other = open_sweep(write_spec(SPEC.replace("choice(2, 4)", "choice(2, 8)"), "other.yaml"), out="sweep")
+    with pytest.raises(TlspecError, match="^sweep holds a sweep of another space, seed count or monitor; give "):
+        run_sweep(other)
 
 
 def test_every_value_of_the_space_is_checked_before_a_trial(write_spec):

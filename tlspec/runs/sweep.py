@@ -220,8 +220,20 @@ def _study(optuna, sweep: Sweep, worker: int):
     sampler = optuna.samplers.TPESampler(seed=sweep.sampler_seed + worker)  # workers must not propose alike
     pruner = optuna.pruners.MedianPruner(n_startup_trials=2, n_warmup_steps=1) if sweep.pruning else \
         optuna.pruners.NopPruner()
-    return optuna.create_study(study_name=STUDY_NAME, storage=storage, load_if_exists=True, sampler=sampler,
-                               pruner=pruner, direction="maximize" if sweep.maximize else "minimize")
+    try:
+        study = optuna.create_study(study_name=STUDY_NAME, storage=storage, load_if_exists=True, sampler=sampler,
+                                    pruner=pruner, direction="maximize" if sweep.maximize else "minimize")
+    except ValueError as error:  # e.g. the stored study goes the other direction
+        raise TlspecError(f"{sweep.out} holds another sweep ({error}); give another --out") from None
+    searched = {"space": {d.key: [d.kind, d.low, d.high, list(d.options)] for d in sweep.dimensions},
+                "seeds": sweep.seeds, "monitor": sweep.monitor}
+    recorded = study.user_attrs.get("searched")
+    if recorded is None:
+        study.set_user_attr("searched", searched)
+    elif recorded != searched:  # trials of another search would mislead this one's sampler and results
+        raise TlspecError(f"{sweep.out} holds a sweep of another space, seed count or monitor; give another "
+                          "--out, or the same sweep: section to resume it")
+    return study
 
 
 def _counted(optuna, study) -> int:
