@@ -59,7 +59,7 @@ def test_every_format_matches_the_keras_model_in_its_own_runtime(write_spec, ima
     assert open_run  # the run still opens after every export (nothing of it was moved)
 
 
-def test_a_format_that_cannot_represent_a_layer_names_it(keras):
+def test_a_format_that_cannot_represent_a_layer_names_it(keras, tmp_path):
     from tlspec.runs.export_formats import FORMATS
 
     words = keras.Input((None,), dtype="int32", name="words")
@@ -67,7 +67,7 @@ def test_a_format_that_cannot_represent_a_layer_names_it(keras):
     x = keras.layers.Bidirectional(keras.layers.LSTM(3, return_sequences=True), name="bilstm")(x)
     tagger = keras.Model({"words": words}, {"tags": keras.layers.Dense(3, activation="softmax", name="tags")(x)})
     with pytest.raises(TlspecError) as caught:
-        FORMATS["tflite"].write(tagger, Path("tagger.tflite"), {"words": ((None, None), "int32")})
+        FORMATS["tflite"].write(tagger, tmp_path / "tagger.tflite", {"words": ((None, None), "int32")})
     assert str(caught.value) == ("the tflite format cannot represent layer 'bilstm' (Bidirectional): "
                                  "'tf.TensorListReserve' op requires element_shape to be static during TF Lite "
                                  "transformation pass")
@@ -76,7 +76,7 @@ def test_a_format_that_cannot_represent_a_layer_names_it(keras):
     embedded = keras.layers.Embedding(4, 3, name="emb")(ids)
     lookup = keras.Model({"text": text}, {"out": keras.layers.Dense(2, name="out")(embedded)})
     with pytest.raises(TlspecError) as caught:
-        FORMATS["onnx"].write(lookup, Path("lookup.onnx"), {"text": ((None,), "string")})
+        FORMATS["onnx"].write(lookup, tmp_path / "lookup.onnx", {"text": ((None,), "string")})
     assert str(caught.value) == ("the onnx format cannot represent layer 'lookup' (StringLookup): No Op registered "
                                  "for LookupTableFindV2 with domain_version of 15")
 
