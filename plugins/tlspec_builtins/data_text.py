@@ -57,6 +57,9 @@ class TaggedConfig(DataConfig):
     targets: dict[str, Literal["pos", "chunk"]] = Field(description="Head name -> tag column (pos or chunk).")
     validation: float = Field(0.15, gt=0, lt=1, description="Fraction of sentences for validation.")
     test: float = Field(0.15, gt=0, lt=1, description="Fraction of sentences for testing.")
+    split_seed: int | None = Field(None, ge=0, description="Seed of the train/validation/test split (default: "
+                                                           "the spec's seed); fix it to compare runs of other seeds "
+                                                           "on the same test set.")
     max_length: PositiveInt = Field(50, description="Sentences are cut (at the end) or padded to this length.")
     padding: Literal["pre", "post"] = Field("post", description="Where padding goes (the lecture: pre).")
     vocabulary: VocabularyOptions = Field(default_factory=VocabularyOptions)
@@ -132,7 +135,8 @@ class NltkTagged(DataSource):
         if unknown:
             raise PlanError(f"no head named '{unknown[0]}'; heads: {one_of(context.heads)}", ("targets",))
         sentences = read_sentences(config, context)
-        splits = split_indices(len(sentences), {"validation": config.validation, "test": config.test}, context.seed)
+        split_seed = config.split_seed if config.split_seed is not None else context.seed
+        splits = split_indices(len(sentences), {"validation": config.validation, "test": config.test}, split_seed)
         train = [sentences[i] for i in splits["train"]]
         vocabulary = build_vocabulary([[t[0] for t in s] for s in train], config.vocabulary)
         tags = {head: [PAD] + sorted({t[1 + COLUMNS.index(column)] for s in sentences for t in s})

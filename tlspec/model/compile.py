@@ -82,4 +82,8 @@ def compile_model(assembly: Assembly, learning_rate=None, model=None, rates=None
         from tlspec.model.layer_rates import scale
 
         scale(optimizer, model or assembly.model, multipliers or {}, rates.weight_decay_exclude)
-    (model or assembly.model).compile(optimizer=optimizer, loss=losses, metrics=metrics, loss_weights=weights)
+    target = model or assembly.model
+    if getattr(target, "balancing_state", lambda: None)() is not None:  # a balancing wrapper weighs the losses
+        target.use_head_losses(losses)
+        losses, weights = None, None
+    target.compile(optimizer=optimizer, loss=losses, metrics=metrics, loss_weights=weights)

@@ -24,9 +24,20 @@ def logged_names(spec: Spec, heads: list[Section]) -> list[str]:
         if not single:
             names.append(f"{prefix}loss")
         names += [f"{prefix}{metric}" for metric in plugin.metrics(config)]
+    if spec.train.loss_balancing.method != "static":
+        names += [f"{head.config.name}_loss_weight" for head in heads]
     for group in spec.sharing:
         names += [f"{group.name}_distance", f"{group.name}_penalty"]
     return names
+
+
+def check_loss_balancing(spec: Spec, heads: list[Section], problems: Problems) -> None:
+    """Balancing weighs heads against each other: it needs two or more."""
+    method = spec.train.loss_balancing.method
+    if method != "static" and len(heads) < 2:
+        problems.at_value(("train", "loss_balancing"),
+                          f"{method} balances the losses of several heads, and this spec has {len(heads)}; "
+                          "remove train.loss_balancing or add a head")
 
 
 def check_head_references(spec: Spec, heads: list[Section], problems: Problems) -> None:

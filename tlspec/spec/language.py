@@ -136,6 +136,23 @@ class PhaseSpec(Strict):
         return KINDS["freeze"].expand(value)
 
 
+class LossBalancingSpec(Strict):
+    """How the heads' losses are weighted into the one loss training minimises."""
+
+    method: Literal["static", "uncertainty", "gradnorm"] = Field(
+        "static", description="static: each head's loss_weight; uncertainty: learned per-head log-variances "
+                              "(Kendall et al. 2018); gradnorm: weights that equalise the heads' gradient norms "
+                              "on the last shared layer (Chen et al. 2018), starting from the loss_weights.")
+    alpha: float = Field(1.5, ge=0, description="gradnorm: how hard heads that learn more slowly are pulled up "
+                                                "(0: equal gradient norms).")
+
+    @model_validator(mode="after")
+    def _alpha_is_gradnorms(self):
+        if "alpha" in self.model_fields_set and self.method != "gradnorm":
+            raise ValueError(f"alpha is an option of gradnorm, not of {self.method}")
+        return self
+
+
 ClassWeights = Literal["balanced"] | dict[str, Annotated[float, Field(gt=0)]]
 
 
@@ -157,6 +174,14 @@ class TrainSpec(Strict):
     tensorboard: bool = Field(False, description="Write TensorBoard logs to <run>/tensorboard.")
     layer_rates: LayerRatesSpec | None = Field(None, description="Learning rates per layer: layer-wise decay, "
                                                                  "multipliers by pattern, weight-decay exclusions.")
+    loss_balancing: LossBalancingSpec = Field(
+        default_factory=LossBalancingSpec, description="Multitask loss weighting: static (default), uncertainty "
+                                                       "or gradnorm; the effective weights are logged per epoch.")
+
+    @field_validator("loss_balancing", mode="before")
+    @classmethod
+    def _balancing_shorthand(cls, value: Any) -> Any:
+        return {"method": value} if isinstance(value, str) else value
 
     @field_validator("optimizer", mode="before")
     @classmethod

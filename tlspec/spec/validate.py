@@ -14,7 +14,13 @@ from pydantic import ValidationError
 from tlspec.errors import Problem, SpecError
 from tlspec.plugin.data import DataContext, DataDescription
 from tlspec.plugin.manager import Registry, default_registry
-from tlspec.spec.checks import check_distribute, check_head_references, check_losses_and_metrics, check_sharing
+from tlspec.spec.checks import (
+    check_distribute,
+    check_head_references,
+    check_loss_balancing,
+    check_losses_and_metrics,
+    check_sharing,
+)
 from tlspec.spec.compose import load_spec_tree
 from tlspec.spec.data_checks import adopt_targets, check_adapt, check_data_inputs, check_monitors, describe_data
 from tlspec.spec.graph import Graph, build_graph, select_frozen
@@ -125,6 +131,7 @@ def _check_whole_spec(validated: ValidatedSpec, problems: Problems, describe_ada
             select_frozen(graph, section, problems)
     check_sharing(spec, graph, problems)
     check_head_references(spec, validated.heads, problems)
+    check_loss_balancing(spec, validated.heads, problems)
     check_losses_and_metrics(validated.heads, problems, validated.registry)
     check_distribute(spec, problems)
     for tracker in validated.trackers:

@@ -61,6 +61,8 @@ class RunRecorder(keras.callbacks.Callback):
         self.run.write_csv(HISTORY, self.history)
         keep_model = self._is_model_to_keep(logs)
         self.state.phase_index, self.state.phase_start, self.state.epoch = self.phase_index, self.phase_start, epoch + 1
+        if hasattr(self.model, "balancing_state"):
+            self.state.balancing = self.model.balancing_state()
         save_epoch(self.run, self.state, self.full_model, self.model.optimizer, keep_model)
         if self.on_epoch is not None:
             self.on_epoch(row)

@@ -18,14 +18,15 @@ def plot_history(rows: list[dict], path: Path, title: str) -> None:
     epochs = [row["epoch"] for row in rows]
     skip = {"epoch", "phase", "seconds", "learning_rate"}
     names = [k for k in rows[0] if k not in skip and not k.startswith("val_")]
+    weights = [n for n in names if n.endswith("_loss_weight")]  # learned loss balancing, one line per head
     losses = [n for n in names if n.endswith("loss")]
-    metrics = [n for n in names if not n.endswith("loss")]
-    panels = [p for p in (losses, metrics) if p]
+    metrics = [n for n in names if not n.endswith("loss") and n not in weights]
+    panels = [p for p in (losses, metrics, weights) if p]
     figure, axes = plt.subplots(1, len(panels), figsize=(6 * len(panels), 4), squeeze=False)
     for axis, group in zip(axes[0], panels):
         for name in group:
             line, = axis.plot(epochs, [row.get(name) for row in rows], label=name)
-            if f"val_{name}" in rows[0]:
+            if f"val_{name}" in rows[0] and group is not weights:
                 axis.plot(epochs, [row.get(f"val_{name}") for row in rows], "--", color=line.get_color(),
                           label=f"val_{name}")
         for index in range(1, len(rows)):

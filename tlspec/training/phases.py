@@ -18,11 +18,12 @@ from tlspec.model.targets import prepare
 from tlspec.training.checkpoint import restore_optimizer
 from tlspec.training.data import TrainingData
 from tlspec.training.failures import explained, tensorflow_detail
+from tlspec.training.loss_balancing import plan_for
 from tlspec.training.phase_plan import cache_decision as planned_cache_decision
 from tlspec.training.phase_plan import components, phase_line, phase_rates
 from tlspec.training.records import PhaseRecord
 from tlspec.training.session import PhaseStep, Session
-from tlspec.training.sharing import penalised
+from tlspec.training.training_model import training_model
 
 
 def run_phase(session: Session, data: TrainingData, step: PhaseStep) -> PhaseRecord:
@@ -32,7 +33,9 @@ def run_phase(session: Session, data: TrainingData, step: PhaseStep) -> PhaseRec
     rates, rates_path = phase_rates(validated.spec.train, step.index)
     multipliers = phase_multipliers(session.assembly, rates, rates_path)
     cached, reason = cache_decision(session)
-    fit_model, phase_data = _fit_target(session, data, cached)
+    inner, phase_data = _fit_target(session, data, cached)
+    balancing = plan_for(session.assembly, validated.spec.train.loss_balancing, inner)
+    fit_model = training_model(inner, [] if cached else data.tied, balancing, session.state.balancing)
     compile_model(session.assembly, learning_rate(session, step.spec, data.steps_per_epoch), model=fit_model,
                   rates=rates, multipliers=multipliers)
     from tlspec.training.callbacks import RunRecorder
@@ -45,6 +48,8 @@ def run_phase(session: Session, data: TrainingData, step: PhaseStep) -> PhaseRec
     started, before = time.perf_counter(), session.epoch
     what = phase_line(cached, reason, components(session.assembly, multipliers))
     print(f"phase {step.name}: epochs {before + 1}-{step.end}, {what}")
+    if balancing is not None:
+        print(f"  {balancing.describe()}")
     shard = session.distribution.shard
     validation = phase_data.get("validation")
     fit(session, fit_model, shard(prepare(phase_data["train"], data.targets, data.class_weights)),
@@ -56,9 +61,9 @@ def run_phase(session: Session, data: TrainingData, step: PhaseStep) -> PhaseRec
 
 
 def _fit_target(session: Session, data: TrainingData, cached: bool) -> tuple[Any, dict]:
-    """The model to fit and its data: the heads on cached features, or the whole (penalised) model."""
+    """The model to fit and its data: the heads on cached features, or the whole model."""
     if not cached:
-        return penalised(session.assembly.model, data.tied), data.to_fit
+        return session.assembly.model, data.to_fit
     from tlspec.training.feature_cache import cached_splits, feature_models
 
     models = feature_models(session.assembly)

@@ -112,6 +112,7 @@ class ResumeState:
     epoch: int = 0
     best: float | None = None
     best_epoch: int | None = None
+    balancing: dict | None = None  # the learned loss balancing (loss_balancing.state_of), carried on
 
     def best_so_far(self) -> dict:
         return {key: value for key, value in (("best", self.best), ("best_epoch", self.best_epoch))

@@ -3,9 +3,7 @@
 Each ``sharing`` group names two or more components built alike. Their
 weights are paired in build order; the penalty is ``weight`` times the sum,
 over every pair of towers and every pair of weights, of the squared L2
-distance. Training runs a thin wrapper model that adds the penalty to the
-loss and logs ``<name>_distance`` and ``<name>_penalty``; the saved model is
-the plain functional model, untouched.
+distance. ``training_model`` adds it to the loss while training.
 """
 
 from __future__ import annotations
@@ -60,46 +58,3 @@ def distance(tie: Tie) -> float:
     import numpy as np
 
     return float(sum(np.sum(np.square(np.asarray(a) - np.asarray(b))) for a, b in tie.pairs))
-
-
-class _Held:
-    """Keeps variables out of Keras' attribute tracking (they belong to the wrapped model)."""
-
-    def __init__(self, value):
-        self.value = value
-
-
-def penalised(model, tied: list[Tie]):
-    """``model`` wrapped so that training adds the sharing penalties to its loss (``model`` itself if none)."""
-    if not tied:
-        return model
-    import keras
-    from keras import ops
-    from keras.src.losses.loss import scale_loss_for_distribution
-
-    class SoftSharing(keras.Model):
-        def __init__(self, inner, tied):
-            super().__init__(name=f"{inner.name}_soft_sharing")
-            self.inner = inner
-            self._tied = _Held(tied)
-            self._trackers = _Held([(keras.metrics.Mean(name=f"{t.name}_distance"),
-                                     keras.metrics.Mean(name=f"{t.name}_penalty")) for t in tied])
-            for index, (distance_tracker, penalty_tracker) in enumerate(self._trackers.value):
-                setattr(self, f"distance_tracker_{index}", distance_tracker)  # tracked: logged and reset by Keras
-                setattr(self, f"penalty_tracker_{index}", penalty_tracker)
-
-        def call(self, inputs, training=None):
-            return self.inner(inputs, training=training)
-
-        def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
-            loss = super().compute_loss(x, y, y_pred, sample_weight, training=training)
-            for tie, (distance_tracker, penalty_tracker) in zip(self._tied.value, self._trackers.value):
-                squared = ops.sum(ops.stack([ops.sum(ops.square(a - b)) for a, b in tie.pairs]))
-                penalty = tie.weight * squared
-                distance_tracker.update_state(squared)
-                penalty_tracker.update_state(penalty)
-                # Keras divides each replica's loss by the replica count before summing gradients; so must we.
-                loss = loss + ops.cast(scale_loss_for_distribution(penalty), loss.dtype)
-            return loss
-
-    return SoftSharing(model, tied)
