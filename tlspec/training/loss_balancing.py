@@ -41,7 +41,8 @@ class BalancingPlan:
             return ("loss balancing: gradnorm, weights held this phase (no shared layer trains, so the heads' "
                     "gradients meet nowhere to be balanced)")
         count = sum(int(np.prod(variable.shape)) for variable in self.shared)
-        return f"loss balancing: gradnorm (alpha {self.alpha:g}) on shared layer {self.shared_layer} ({count:,} parameters)"
+        return (f"loss balancing: gradnorm (alpha {self.alpha:g}) on shared layer {self.shared_layer} "
+                f"({count:,} parameters)")
 
 
 def plan_for(assembly, spec, fit_model) -> BalancingPlan | None:
