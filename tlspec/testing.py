@@ -76,7 +76,8 @@ def check_head(plugin, options: dict, tmp_path: Path, *, input_shape: Sequence[i
     without ``plugin`` and ``name``; ``keras_objects``: its loss, metrics, layers, when it is not installed."""
     spec = {"tlspec": 1, "name": "contract-check", "seed": 0,
             "inputs": {"x": {"shape": list(input_shape)}},
-            "backbone": {"plugin": "mlp", "from": "inputs.x", "units": [4]},
+            # the model needs a backbone; flattening lets it read inputs of any rank beside the head
+            "backbone": {"plugin": "mlp", "from": "inputs.x", "units": [4], "flatten": len(input_shape) > 1},
             "heads": [{"name": name, "plugin": plugin.name, "from": "inputs.x", **options}]}
     return _check_model(plugin, spec, tmp_path, name, keras_objects)
 

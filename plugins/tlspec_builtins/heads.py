@@ -20,6 +20,7 @@ from tlspec.api import (
     Head,
     HeadConfig,
     HeadOutput,
+    LayerInfo,
     PlanContext,
     PlanError,
     Pooling,
@@ -87,7 +88,27 @@ class _DenseHead(Head):
         many = len(inputs) > 1
         for index, info in enumerate(inputs):
             check_head_input(config.name, info, config.pooling, ("from", index) if many else ("from",))
-        return ComponentPlan(output=TensorInfo((None, self.units(config))))
+        return ComponentPlan(output=TensorInfo((None, self.units(config))), layers=self._layers(config, inputs))
+
+    def _layers(self, config: DenseHeadConfig, inputs: Sequence[TensorInfo]) -> list[LayerInfo] | None:
+        """The layers ``build`` creates, in its order (so learning-rate patterns are checked at validate)."""
+        name, layers = config.name, []
+        for index, info in enumerate(inputs):
+            if info.rank is not None and info.rank > 2:
+                pooled = name if len(inputs) == 1 else f"{name}_{index}"
+                suffix = "flatten" if config.pooling == "flatten" else f"{config.pooling}_pool"
+                layers.append(LayerInfo(f"{pooled}_{suffix}", False))
+            elif info.rank is None:
+                return None  # whether it is pooled is only known at build
+        if len(inputs) > 1:
+            layers.append(LayerInfo(f"{name}_concat", False))
+        for index, layer in enumerate(hidden_layers(config.hidden, config.hidden_activation), start=1):
+            layers.append(LayerInfo(f"{name}_hidden_{index}", True))
+            if layer.dropout:
+                layers.append(LayerInfo(f"{name}_hidden_{index}_dropout", False))
+        if config.dropout:
+            layers.append(LayerInfo(f"{name}_dropout", False))
+        return layers + [LayerInfo(name, True)]
 
     def build(self, config: DenseHeadConfig, inputs: Sequence, context: PlanContext) -> Built:
         import keras
@@ -216,7 +237,8 @@ class TokenClassifier(Head):
             raise PlanError("classes: from_data needs a data section that names the tags", ("classes",))
         count = config.classes if isinstance(config.classes, int) else len(config.classes)
         steps = inputs[0].shape[1] if inputs[0].shape else None
-        return ComponentPlan(output=TensorInfo((None, steps, count)))
+        layers = [LayerInfo(f"{config.name}_dropout", False)] if config.dropout else []
+        return ComponentPlan(output=TensorInfo((None, steps, count)), layers=layers + [LayerInfo(config.name, True)])
 
     def build(self, config: TokenClassifierConfig, inputs, context) -> Built:
         import keras

@@ -97,3 +97,15 @@ def test_a_pattern_that_matches_no_layer_is_located(write_spec, image_data, kera
         "weights (did you mean 'backbone_conv_1' or 'backbone_conv_2'?)"]
     assert only_problem(spec, ["train.layer_rates={groups: [{layers: '(', multiplier: 1}]}"]).startswith(
         "<--set 1>:1:")
+
+
+def test_a_pattern_is_checked_at_validate_when_every_layer_is_planned(write_spec):
+    path = write_spec(TINY.format(optimizer="sgd", multiplier=0.5))
+    validate_file(path)  # "backbone.*" matches the MLP's layers
+    # the MLP backbone and the regression head both list their layers in their plans
+    assert only_problem(path, ["train.layer_rates.groups.0.layers=backbone_dense_9"]) == (
+        "<--set 1>:1:35: train.layer_rates.groups[0].layers: pattern 'backbone_dense_9' matches no layer with "
+        "weights (did you mean 'backbone_dense_1'?)")
+    assert only_problem(path, ["train.phases.one.layer_rates={groups: [{layers: head, multiplier: 2}]}"]).endswith(
+        "train.phases[0].layer_rates.groups[0].layers: pattern 'head' matches no layer with weights")
+    validate_file(path, ["train.layer_rates.groups.0.layers=y"])  # the head's own layer

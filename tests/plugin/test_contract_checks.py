@@ -137,3 +137,17 @@ def test_an_uninstalled_head_is_checked_with_the_keras_objects_it_is_given(tmp_p
     assert report.passed[-1] == "trains, saves, reloads in safe mode, predicts the same"
     with pytest.raises(ContractError, match="unknown Keras loss 'uninstalled_ordinal_loss'"):
         check_head(Uninstalled(), {"classes": 3}, tmp_path, input_shape=[5])
+
+
+@pytest.mark.parametrize(("head", "options", "input_shape"), [
+    ("classifier", {"classes": 3}, (8,)),
+    ("classifier", {"classes": 3, "hidden": [{"units": 4, "dropout": 0.1}, 5], "dropout": 0.2}, (4, 4, 2)),
+    ("classifier", {"classes": 2, "pooling": "flatten"}, (3, 2)),
+    ("regression", {"units": 2, "pooling": "max"}, (5, 3)),
+    ("token_classifier", {"classes": 4, "dropout": 0.1}, (6, 3)),
+])
+def test_builtin_heads_plan_the_layers_they_build(head, options, input_shape, tmp_path, keras):
+    from tlspec.plugin.manager import default_registry
+
+    report = check_head(default_registry().get("head", head).plugin, options, tmp_path, input_shape=input_shape)
+    assert report.passed  # the check compares ComponentPlan.layers with the built layers, name by name

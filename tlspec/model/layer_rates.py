@@ -35,14 +35,6 @@ def multipliers(assembly, rates) -> dict[str, float]:
     return found
 
 
-def unmatched_groups(rates, layer_names: list[str]) -> list[int]:
-    """Indices of the groups whose pattern matches none of ``layer_names``."""
-    if rates is None:
-        return []
-    return [index for index, group in enumerate(rates.groups)
-            if not any(re.fullmatch(group.layers, name) for name in layer_names)]
-
-
 def freeze_zero(assembly, found: dict[str, float]) -> list[str]:
     """Set ``trainable = False`` on the layers whose multiplier is 0; their names."""
     frozen = []
@@ -111,15 +103,12 @@ def _all_layers(model) -> list:
 def phase_multipliers(assembly, rates, path: tuple) -> dict[str, float]:
     """``multipliers`` for one phase, after checking that every group's pattern matches a layer (a located
     error at ``path + ("groups", i, "layers")`` otherwise); layers at 0 are frozen."""
-    from tlspec.errors import did_you_mean
+    from tlspec.spec.checks import report_unmatched_groups
     from tlspec.spec.problems import Problems
 
     found = multipliers(assembly, rates)
     problems = Problems(assembly.validated.locations)
-    for index in unmatched_groups(rates, list(found)):
-        pattern = rates.groups[index].layers
-        problems.at_value(path + ("groups", index, "layers"),
-                          f"pattern {pattern!r} matches no layer with weights{did_you_mean(pattern, list(found))}")
+    report_unmatched_groups(rates, list(found), path, problems)
     problems.raise_if_any()
     freeze_zero(assembly, found)
     return found

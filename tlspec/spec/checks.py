@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from tlspec.errors import did_you_mean, one_of
 from tlspec.plugin.keras_names import COMPILE_METRIC_ALIASES, LOSSES, METRICS
 from tlspec.plugin.manager import Registry
@@ -29,6 +31,35 @@ def logged_names(spec: Spec, heads: list[Section]) -> list[str]:
     for group in spec.sharing:
         names += [f"{group.name}_distance", f"{group.name}_penalty"]
     return names
+
+
+def unmatched_groups(rates, layer_names: list[str]) -> list[int]:
+    """Indices of the ``layer_rates`` groups whose pattern matches none of ``layer_names``."""
+    if rates is None:
+        return []
+    return [index for index, group in enumerate(rates.groups)
+            if not any(re.fullmatch(group.layers, name) for name in layer_names)]
+
+
+def report_unmatched_groups(rates, layer_names: list[str], path: tuple, problems: Problems) -> None:
+    """A located problem for each group of ``rates`` (at ``path``) that matches no layer with weights."""
+    for index in unmatched_groups(rates, layer_names):
+        pattern = rates.groups[index].layers
+        problems.at_value(path + ("groups", index, "layers"),
+                          f"pattern {pattern!r} matches no layer with weights{did_you_mean(pattern, layer_names)}")
+
+
+def check_layer_rates(spec: Spec, graph: Graph, problems: Problems) -> None:
+    """Learning-rate group patterns must match a layer with weights: checked here when every component's
+    plan lists its layers, otherwise when the model is built."""
+    names = []
+    for component in graph.components.values():
+        if component.plan is None or component.plan.layers is None:
+            return
+        names += [layer.name for layer in component.plan.layers if layer.has_weights]
+    report_unmatched_groups(spec.train.layer_rates, names, ("train", "layer_rates"), problems)
+    for index, phase in enumerate(spec.train.phases):
+        report_unmatched_groups(phase.layer_rates, names, ("train", "phases", index, "layer_rates"), problems)
 
 
 def check_loss_balancing(spec: Spec, heads: list[Section], problems: Problems) -> None:

@@ -17,6 +17,7 @@ from tlspec.plugin.manager import Registry, default_registry
 from tlspec.spec.checks import (
     check_distribute,
     check_head_references,
+    check_layer_rates,
     check_loss_balancing,
     check_losses_and_metrics,
     check_sharing,
@@ -130,6 +131,7 @@ def _check_whole_spec(validated: ValidatedSpec, problems: Problems, describe_ada
         if section is not None:
             select_frozen(graph, section, problems)
     check_sharing(spec, graph, problems)
+    check_layer_rates(spec, graph, problems)
     check_head_references(spec, validated.heads, problems)
     check_loss_balancing(spec, validated.heads, problems)
     check_losses_and_metrics(validated.heads, problems, validated.registry)
