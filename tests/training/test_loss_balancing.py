@@ -156,3 +156,15 @@ def test_the_logged_weights_are_known_to_monitors():
     assert "'val_o1_loss_weight' is not logged during training" in only_problem(SPECS / "multitask_dense.yaml",
                                                                                  [monitor])
 
+
+
+def test_plan_says_what_balancing_does_in_each_phase(phased_spec):
+    import tlspec
+
+    phases = "train.phases=[{name: frozen, epochs: 1, freeze: all}, {name: open, epochs: 1}]"
+    plans = tlspec.plan(phased_spec, [phases, "train.loss_balancing=gradnorm"])
+    assert [plan.loss_balancing for plan in plans] == [
+        "loss balancing: gradnorm, weights held this phase (no shared layer trains, so the heads' gradients meet "
+        "nowhere to be balanced)",
+        "loss balancing: gradnorm (alpha 1.5) on shared layer layer_2 (20 parameters)"]
+    assert tlspec.plan(SPECS / "multitask_dense.yaml")[0].loss_balancing is None

@@ -27,7 +27,9 @@ def run(args) -> int:
     for plan in plans:
         out.print(_phase_table(plan))
         feature = "yes" if plan.cached else "no"
-        out.print(f"features cached: {feature} ({plan.why})\n", highlight=False)
+        out.print(f"features cached: {feature} ({plan.why})" + ("" if plan.loss_balancing else "\n"), highlight=False)
+        if plan.loss_balancing:
+            out.print(f"{plan.loss_balancing}\n", highlight=False)
     if args.layers:
         out.print(_layer_table(plans))
     return 0

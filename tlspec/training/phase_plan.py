@@ -47,6 +47,7 @@ class PhasePlan:
     why: str
     components: list[ComponentPhase] = field(default_factory=list)
     layers: list[LayerPhase] = field(default_factory=list)
+    loss_balancing: str | None = None  # what train.loss_balancing does in this phase, when not static
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -64,7 +65,8 @@ def plan_phases(validated: ValidatedSpec) -> list[PhasePlan]:
         cached, why = cache_decision(assembly, train.cache_features, validated.description)
         rate = phase.learning_rate or train.optimizer.learning_rate or 1e-3
         plans.append(PhasePlan(phase.name or "train", first, first + phase.epochs - 1, rate, cached, why,
-                               components(assembly, found), layers(assembly, found)))
+                               components(assembly, found), layers(assembly, found),
+                               _balancing(assembly, train.loss_balancing, cached)))
         first += phase.epochs
     return plans
 
@@ -104,6 +106,17 @@ def components(assembly: Assembly, multipliers: dict[str, float] | None = None) 
             frozen_layers=sum(1 for layer in layers if layer.weights and not layer.trainable),
             rate_min=min(rates, default=1.0), rate_max=max(rates, default=1.0)))
     return found
+
+
+def _balancing(assembly: Assembly, spec, cached: bool) -> str | None:
+    """The phase's loss balancing in words (GradNorm's shared layer depends on what trains)."""
+    from tlspec.training.feature_cache import feature_models
+    from tlspec.training.loss_balancing import plan_for
+
+    if spec.method == "static":
+        return None
+    balancing = plan_for(assembly, spec, feature_models(assembly).heads if cached else assembly.model)
+    return balancing.describe()
 
 
 def layers(assembly: Assembly, multipliers: dict[str, float] | None = None) -> list[LayerPhase]:
