@@ -217,14 +217,14 @@ def _optuna():
 
 def _study(optuna, sweep: Sweep, worker: int):
     storage = f"sqlite:///{(sweep.out / STUDY).resolve()}"
-    sampler = optuna.samplers.TPESampler(seed=sweep.sampler_seed + worker)  # workers must not propose alike
     pruner = optuna.pruners.MedianPruner(n_startup_trials=2, n_warmup_steps=1) if sweep.pruning else \
         optuna.pruners.NopPruner()
     try:
-        study = optuna.create_study(study_name=STUDY_NAME, storage=storage, load_if_exists=True, sampler=sampler,
-                                    pruner=pruner, direction="maximize" if sweep.maximize else "minimize")
+        study = optuna.create_study(study_name=STUDY_NAME, storage=storage, load_if_exists=True, pruner=pruner,
+                                    direction="maximize" if sweep.maximize else "minimize")
     except ValueError as error:  # e.g. the stored study goes the other direction
         raise TlspecError(f"{sweep.out} holds another sweep ({error}); give another --out") from None
+    study.sampler = optuna.samplers.TPESampler(seed=sampler_seed(sweep.sampler_seed, worker, len(study.trials)))
     searched = {"space": {d.key: [d.kind, d.low, d.high, list(d.options)] for d in sweep.dimensions},
                 "seeds": sweep.seeds, "monitor": sweep.monitor}
     recorded = study.user_attrs.get("searched")
@@ -234,6 +234,14 @@ def _study(optuna, sweep: Sweep, worker: int):
         raise TlspecError(f"{sweep.out} holds a sweep of another space, seed count or monitor; give another "
                           "--out, or the same sweep: section to resume it")
     return study
+
+
+def sampler_seed(seed: int, worker: int, trials_so_far: int) -> int:
+    """The sampler's seed for one worker of one (re)start: workers must not propose alike, and a resumed
+    sweep must not replay the random proposals its first start already tried."""
+    import numpy as np
+
+    return int(np.random.SeedSequence([seed, worker, trials_so_far]).generate_state(1)[0])
 
 
 def _counted(optuna, study) -> int:
