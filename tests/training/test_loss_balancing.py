@@ -168,3 +168,14 @@ def test_plan_says_what_balancing_does_in_each_phase(phased_spec):
         "nowhere to be balanced)",
         "loss balancing: gradnorm (alpha 1.5) on shared layer layer_2 (20 parameters)"]
     assert tlspec.plan(SPECS / "multitask_dense.yaml")[0].loss_balancing is None
+
+
+def test_balancing_and_soft_sharing_train_together(tmp_path):
+    spec = validate_file(SPECS / "soft_sharing.yaml", ["train.epochs=3", "train.loss_balancing=uncertainty",
+                                                      "sharing.0.weight=0.1"])
+    result = train(spec, out=tmp_path / "run", verbose=0)
+    for row in result.history:
+        assert row["sharing_penalty"] == pytest.approx(0.1 * row["sharing_distance"], rel=1e-4)
+        assert row["sharing_penalty"] > 0.1 * row["loss"]  # the penalty is part of the loss
+        assert {"task_a_loss_weight", "task_b_loss_weight"} <= set(row)
+    assert result.history[-1]["task_a_loss_weight"] != 1.0
