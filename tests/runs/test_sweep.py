@@ -88,3 +88,16 @@ def test_every_value_of_the_space_is_checked_before_a_trial(write_spec):
     assert only_problem(write_spec(SPEC.replace("loguniform(1e-3, 1e-1)", "loguniform(0, 1)"))) == (
         "spec.yaml:22:37: sweep.space.train.phases.fit.learning_rate: loguniform(LOW, HIGH) needs LOW above 0, "
         "got 0")
+
+
+def test_a_best_spec_written_elsewhere_keeps_finding_its_files(tmp_path):
+    from tlspec.runs.sweep import _moved_paths
+
+    (tmp_path / "specs" / "data").mkdir(parents=True)
+    (tmp_path / "specs" / "data" / "train.csv").write_text("x\n")
+    (tmp_path / "out" / "deep").mkdir(parents=True)
+    data = {"data": {"train": "data/train.csv", "missing": "data/test.csv", "plugin": "table"},
+            "heads": [{"name": "y.z", "loss": "mse"}], "seed": 3}
+    assert _moved_paths(data, tmp_path / "specs", tmp_path / "out" / "deep") == {
+        "data": {"train": "../../specs/data/train.csv", "missing": "data/test.csv", "plugin": "table"},
+        "heads": [{"name": "y.z", "loss": "mse"}], "seed": 3}

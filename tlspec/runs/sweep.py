@@ -12,6 +12,7 @@ space can take is validated before the first trial.
 from __future__ import annotations
 
 import math
+import os
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -171,11 +172,36 @@ def write_best_spec(sweep: Sweep, best: dict, target: Path | None = None) -> Pat
     data = plain(load_spec_tree(sweep.spec_path, chosen))
     data.pop("sweep", None)
     target = target or sweep.spec_path.with_name(f"{sweep.spec_path.stem}.best.yaml")
+    spec_dir, target_dir = sweep.spec_path.resolve().parent, target.resolve().parent
+    moved = spec_dir != target_dir
+    if moved:
+        data = _moved_paths(data, spec_dir, target_dir)
+    note = (f"its paths are rewritten to hold from here, {target_dir}" if moved else
+            f"its relative paths, as in {sweep.spec_path.name}, are relative to {spec_dir}")
     header = (f"# The best of `tlspec sweep {sweep.spec_path.name}` ({sweep.out}): trial {best['trial']}, "
-              f"{sweep.monitor} {best['value']:.4f}\n# Its relative paths, as in {sweep.spec_path.name}, are relative "
-              f"to {sweep.spec_path.resolve().parent}\n")
+              f"{sweep.monitor} {best['value']:.4f}\n# {note[0].upper()}{note[1:]}\n")
     target.write_text(header + yaml.safe_dump(data, sort_keys=False, allow_unicode=True), encoding="utf-8")
     return target
+
+
+def _moved_paths(value, spec_dir: Path, target_dir: Path):
+    """Relative paths (strings with a '/' or '.' naming something that exists beside the spec) rewritten
+    relative to ``target_dir``, so a best spec written elsewhere still finds its files."""
+    if isinstance(value, dict):
+        return {key: _moved_paths(item, spec_dir, target_dir) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_moved_paths(item, spec_dir, target_dir) for item in value]
+    if (isinstance(value, str) and ("/" in value or "." in value) and not Path(value).expanduser().is_absolute()
+            and _exists(spec_dir / value)):
+        return os.path.relpath(spec_dir / value, target_dir)
+    return value
+
+
+def _exists(path: Path) -> bool:
+    try:
+        return path.exists()
+    except (OSError, ValueError):  # a name no file system could hold is not a path
+        return False
 
 
 def mean_sd(values: list[float]) -> tuple[float, float]:
