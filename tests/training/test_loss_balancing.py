@@ -27,6 +27,7 @@ def test_one_step_matches_the_hand_computed_update(method, keras):
         np.testing.assert_allclose(np.asarray(wrapper.initial_losses), losses, rtol=1e-5)
 
 
+@pytest.mark.slow  # its own process, with TensorFlow split over two CPU devices
 def test_two_mirrored_replicas_take_the_same_step():
     import subprocess
     import sys
