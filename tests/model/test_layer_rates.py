@@ -109,3 +109,27 @@ def test_a_pattern_is_checked_at_validate_when_every_layer_is_planned(write_spec
     assert only_problem(path, ["train.phases.one.layer_rates={groups: [{layers: head, multiplier: 2}]}"]).endswith(
         "train.phases[0].layer_rates.groups[0].layers: pattern 'head' matches no layer with weights")
     validate_file(path, ["train.layer_rates.groups.0.layers=y"])  # the head's own layer
+
+
+def test_rates_hold_inside_the_soft_sharing_wrapper(tmp_path, keras):
+    import tlspec
+    from helpers import SPECS
+    from tlspec.training.runner import train
+
+    one_step = ["train.epochs=1", "train.batch_size=100000", "train.optimizer={name: sgd, learning_rate: 0.05}",
+                "sharing.0.weight=0.1"]
+    initial = {w.path: np.asarray(w) for w in tlspec.build(validate_file(SPECS / "soft_sharing.yaml", one_step))
+               .model.weights}
+    after = {}
+    for multiplier in (1.0, 0.5):
+        rates = f"train.layer_rates={{groups: [{{layers: 'tower_a.*', multiplier: {multiplier}}}]}}"
+        result = train(validate_file(SPECS / "soft_sharing.yaml", one_step + [rates]), out=tmp_path / str(multiplier),
+                       verbose=0)
+        model = keras.saving.load_model(result.run.file("model.keras"), safe_mode=True)
+        after[multiplier] = {w.path: np.asarray(w) for w in model.weights}
+    assert any(path.startswith("tower_a") for path in initial) and any(path.startswith("tower_b") for path in initial)
+    for path, start in initial.items():
+        full, half = after[1.0][path] - start, after[0.5][path] - start
+        assert np.abs(full).max() > 0, path  # one step moved it (the penalty reaches every tower weight)
+        np.testing.assert_allclose(half, (0.5 if path.startswith("tower_a") else 1.0) * full, rtol=1e-4, atol=1e-7,
+                                   err_msg=path)

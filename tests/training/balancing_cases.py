@@ -1,6 +1,6 @@
 """One SGD step of each loss balancing on a tiny two-head model, and what it must give, worked by hand.
 
-Shared by test_loss_balancing.py and balancing_mirrored.py (the same step on two replicas).
+Shared by test_loss_balancing.py and mirrored_steps.py (the same step on two replicas).
 """
 
 from __future__ import annotations
