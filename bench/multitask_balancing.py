@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import statistics
 import subprocess
 import sys
@@ -39,8 +40,10 @@ def train(out: Path, config: str, seed: int) -> None:
                "--set", f"seed={seed}", "--set", f"data.split_seed={SPLIT_SEED}"]
     for override in CONFIGS[config]:
         command += ["--set", override]
-    if run.exists():
+    if (run / "state" / "state.json").exists():  # stopped after a finished epoch: continue it
         command.append("--resume")
+    elif run.exists():  # stopped before its first epoch ended: nothing to continue
+        shutil.rmtree(run)
     subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
 
 
