@@ -100,6 +100,7 @@ def test_frozen_pretrained_embedding(write_spec, corpus, keras):
     assert not model.get_layer("backbone_embedding").trainable
 
 
+@pytest.mark.slow  # the full suite runs it; the fast one stays near 5 minutes
 def test_evaluate_gives_a_per_tag_report_and_predict_tags_a_sentence(write_spec, corpus, keras):
     from tlspec.runs.evaluate import evaluate_run
 
@@ -116,6 +117,7 @@ def test_evaluate_gives_a_per_tag_report_and_predict_tags_a_sentence(write_spec,
     assert pos["tags"] == ["DET", "ADJ", "NOUN", "VERB", "DET", "NOUN", "."]
 
 
+@pytest.mark.slow  # the full suite runs it; the fast one stays near 5 minutes
 def test_character_features(write_spec, corpus, keras):
     text = SPEC.format(freeze="none", cell="lstm").replace(
         "  tokens: {shape: [12], dtype: int32}\n",

@@ -94,6 +94,7 @@ def test_coral_prediction_is_the_number_of_boundaries_passed():
     assert described["probabilities"] == pytest.approx({"low": 0.1, "mid": 0.3, "high": 0.4, "top": 0.2})
 
 
+@pytest.mark.slow  # the full suite runs it; the fast one stays near 5 minutes
 def test_a_plugin_head_with_its_own_loss_metric_and_layer_trains_evaluates_and_predicts(tmp_path):
     """Fresh processes, as a user runs them: the model holds the plugin's layer and reloads in safe mode;
     predict works with the training data moved away, from the state the data source saved."""

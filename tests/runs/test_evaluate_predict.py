@@ -62,6 +62,7 @@ def test_evaluate_and_predict_a_run(write_spec, image_data, keras):
                                         "deserialization of a `Lambda` layer")
 
 
+@pytest.mark.slow  # the full suite runs it; the fast one stays near 5 minutes
 def test_predict_command_line(write_spec, image_data, keras):
     """Folders and globs expand; an item that is not an image is reported on its own line and the others are
     still predicted; an image of another size gets a note; CSV to a file; the exit code says one failed."""

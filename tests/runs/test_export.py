@@ -32,6 +32,7 @@ print(json.dumps({name: np.asarray(value).tolist() for name, value in found.item
 """
 
 
+@pytest.mark.slow  # the full suite runs it; the fast one stays near 5 minutes
 def test_every_format_matches_the_keras_model_in_its_own_runtime(write_spec, image_data, keras):
     import tlspec
 

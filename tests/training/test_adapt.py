@@ -20,6 +20,7 @@ def target_mse(folder, seed, method, extra=()):
     return result, result.metrics["target_test"]["y"]["loss"]
 
 
+@pytest.mark.slow  # the full suite runs it; the fast one stays near 5 minutes
 def test_weighting_lowers_target_error(tmp_path, capsys):
     weighted, weighted_mse = target_mse(tmp_path, 0, "importance_weighting")
     unweighted, unweighted_mse = target_mse(tmp_path, 0, "none")

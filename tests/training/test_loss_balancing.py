@@ -98,6 +98,7 @@ def test_validation_loss_stays_the_static_sum(gradnorm_run):
         assert row["val_loss"] == pytest.approx(row["val_o1_loss"] + row["val_o2_loss"], rel=1e-3)
 
 
+@pytest.mark.slow  # the full suite runs it; the fast one stays near 5 minutes
 def test_an_interrupted_balanced_run_continues_its_weights(gradnorm_run, phased_spec, tmp_path):
     spec = validate_file(phased_spec, DENSE + [TWO_PHASES, "train.loss_balancing=gradnorm"])
 
@@ -116,6 +117,7 @@ def test_an_interrupted_balanced_run_continues_its_weights(gradnorm_run, phased_
     assert resumed.history[5]["o1_loss_weight"] == pytest.approx(at_stop, abs=0.01)
 
 
+@pytest.mark.slow  # the full suite runs it; the fast one stays near 5 minutes
 def test_uncertainty_learns_on_cached_features_and_gradnorm_holds(tmp_path, capsys):
     frozen = DENSE + ["freeze=all", "train.epochs=6"]
     learned = train(validate_file(SPECS / "multitask_dense.yaml", frozen + ["train.loss_balancing=uncertainty"]),

@@ -173,6 +173,7 @@ def test_tensorboard_logs_are_written(tmp_path, keras):
     assert events == ["train", "validation"]
 
 
+@pytest.mark.slow  # the full suite runs it; the fast one stays near 5 minutes
 def test_a_loss_that_is_not_finite_stops_training_and_the_run_restarts_in_place(tmp_path):
     exploding = "train.optimizer={name: sgd, learning_rate: 1.0e+30}"
     command = ["train", SPECS / "multitask_dense.yaml", "--out", tmp_path / "run", "--quiet", "--set", exploding]
