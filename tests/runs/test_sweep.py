@@ -1,6 +1,7 @@
 """`tlspec sweep`: seeds, a search that resumes where it stopped, and values checked before any trial."""
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -67,6 +68,9 @@ def test_a_sweep_resumes_and_writes_its_best_spec(write_spec, keras):
     best = best_row(rows, again.maximize)
     assert best["value"] == min(row["value"] for row in rows if row["state"] == "complete")  # val_loss: lowest
     path = write_best_spec(again, best)
+    with pytest.raises(TlspecError, match=r"^--best missing/best\.yaml: cannot write \(No such file or directory\); "
+                                          "the sweep itself is kept in sweep, so run the same command with another"):
+        write_best_spec(again, best, Path("missing/best.yaml"))
     written = validate_file(path)
     assert written.spec.train.phases[0].learning_rate == best["params"]["train.phases.fit.learning_rate"]
     assert written.spec.sweep is None and json.loads(json.dumps(rows))

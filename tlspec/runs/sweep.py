@@ -180,7 +180,11 @@ def write_best_spec(sweep: Sweep, best: dict, target: Path | None = None) -> Pat
             f"its relative paths, as in {sweep.spec_path.name}, are relative to {spec_dir}")
     header = (f"# The best of `tlspec sweep {sweep.spec_path.name}` ({sweep.out}): trial {best['trial']}, "
               f"{sweep.monitor} {best['value']:.4f}\n# {note[0].upper()}{note[1:]}\n")
-    target.write_text(header + yaml.safe_dump(data, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    try:
+        target.write_text(header + yaml.safe_dump(data, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    except OSError as error:  # --best names a folder that is not there, or one this user cannot write
+        raise TlspecError(f"--best {target}: cannot write ({error.strerror}); the sweep itself is kept in "
+                          f"{sweep.out}, so run the same command with another --best") from None
     return target
 
 
