@@ -83,7 +83,7 @@ def compile_model(assembly: Assembly, learning_rate=None, model=None, rates=None
 
         scale(optimizer, model or assembly.model, multipliers or {}, rates.weight_decay_exclude)
     target = model or assembly.model
-    if getattr(target, "balancing_state", lambda: None)() is not None:  # a balancing wrapper weighs the losses
+    if getattr(target, "balances_losses", False):  # training_model's wrapper computes and weighs them itself
         target.use_head_losses(losses)
         losses, weights = None, None
     target.compile(optimizer=optimizer, loss=losses, metrics=metrics, loss_weights=weights)

@@ -20,8 +20,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-STATE_KEYS = ("parameters", "initial_losses")
-
 
 @dataclass
 class BalancingPlan:

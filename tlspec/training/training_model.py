@@ -60,6 +60,11 @@ def _wrapper_class():
                     setattr(self, f"head_loss_tracker_{index}", loss_tracker)
                     setattr(self, f"head_weight_tracker_{index}", weight_tracker)
 
+        @property
+        def balances_losses(self) -> bool:
+            """Whether this model weighs the heads' losses itself (``compile`` then gets none)."""
+            return self._plan.value is not None
+
         def use_head_losses(self, losses: dict) -> None:
             """The heads' losses (names or objects, as for compile): this model computes them itself."""
             found = {}
