@@ -4,6 +4,8 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 from helpers import SHARED_DATA, SPECS, run_cli
 
 PROBE = """
@@ -99,6 +101,7 @@ def test_a_run_directory_is_resumed_only_as_it_was_started(tmp_path):
            "(start a new run to change it)")
 
 
+@pytest.mark.slow  # trains a run first; the full suite runs it
 def test_a_model_safe_mode_refuses_is_an_error_not_a_crash(tmp_path, keras):
     from tlspec.spec.validate import validate_file
     from tlspec.training.runner import train
