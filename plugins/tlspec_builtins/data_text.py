@@ -29,6 +29,7 @@ from tlspec.api import (
     read_utf8,
     split_indices,
 )
+from tlspec_builtins.subwords import TokenizerOptions, piece_encoder, tokenizer_inputs
 from tlspec_builtins.text_vocabulary import (
     OOV,
     PAD,
@@ -67,11 +68,18 @@ class TaggedConfig(DataConfig):
     nltk_data: str | None = Field(None, description="A folder to add to NLTK's data path (as NLTK_DATA does).")
     characters: CharacterOptions | None = Field(
         None, description="Also yield each word's characters (input 'chars' by default) for char-level features.")
+    tokenizer: TokenizerOptions | None = Field(
+        None, description="Split words into a KerasHub preset's pieces (for a keras_hub backbone): the inputs are "
+                          "then the backbone's (token_ids, padding_mask, …), max_length counts pieces, and each "
+                          "word's first piece carries its tag.")
 
     @model_validator(mode="after")
     def _chunks_need_conll(self):
         if "chunk" in self.targets.values() and self.corpus != "conll2000":
             raise ValueError("chunk tags exist only in conll2000")
+        if self.tokenizer is not None and self.characters is not None:
+            raise ValueError("characters and tokenizer do not go together: a preset's tokenizer reads the "
+                             "characters itself")
         return self
 
 
@@ -149,8 +157,13 @@ class NltkTagged(DataSource):
     def describe(self, config: TaggedConfig, context: DataContext) -> DataDescription:
         sentences, splits, vocabulary, tags, characters = self._prepare(config, context)
         length = config.max_length
-        inputs = {config.input: DataField((length,), "int32")}
-        vocabularies = {config.input: tuple(vocabulary)}
+        if config.tokenizer is not None:
+            inputs = {name: DataField((length,), "int32") for name in tokenizer_inputs(config.tokenizer,
+                                                                                        context.resolve_path)}
+            vocabularies = {}
+        else:
+            inputs = {config.input: DataField((length,), "int32")}
+            vocabularies = {config.input: tuple(vocabulary)}
         if characters:
             inputs[config.characters.input] = DataField((length, config.characters.max_word_length), "int32")
             vocabularies[config.characters.input] = tuple(characters)
@@ -171,6 +184,8 @@ class NltkTagged(DataSource):
 
     def arrays(self, config: TaggedConfig, context: DataContext) -> dict[str, tuple[dict, dict]]:
         sentences, splits, vocabulary, tags, characters = self._prepare(config, context)
+        if config.tokenizer is not None:
+            return self._piece_arrays(config, context, sentences, splits, tags)
         index = {word: i for i, word in enumerate(vocabulary)}
         result = {}
         for split, indices in splits.items():
@@ -185,14 +200,35 @@ class NltkTagged(DataSource):
             result[split] = (inputs, targets)
         return result
 
+    def _piece_arrays(self, config: TaggedConfig, context: DataContext, sentences, splits, tags) -> dict:
+        encoder = piece_encoder(config.tokenizer, context.resolve_path, config.max_length)
+        result, cut = {}, 0
+        for split, indices in splits.items():
+            chosen = [sentences[i] for i in indices]
+            labels = []
+            for head, column in config.targets.items():
+                tag_index = {tag: i for i, tag in enumerate(tags[head])}
+                position = 1 + COLUMNS.index(column)
+                labels.append([[tag_index[t[position]] for t in s] for s in chosen])
+            encoded = encoder.encode([[t[0] for t in s] for s in chosen], labels)
+            cut += encoded.cut
+            result[split] = (encoded.inputs, dict(zip(config.targets, encoded.labels)))
+        if cut:
+            context.note(f"{cut} sentence{'s' if cut != 1 else ''} lost their last words: their pieces do not fit "
+                         f"in max_length {config.max_length}")
+        return result
+
     def datasets(self, config: TaggedConfig, context: DataContext) -> dict[str, Any]:
         return array_datasets(self.arrays(config, context), context)
 
     def prediction_state(self, config: TaggedConfig, context: DataContext) -> dict:
         _, _, vocabulary, _, characters = self._prepare(config, context)
-        return {"vocabulary": vocabulary, "characters": characters}
+        return {"vocabulary": vocabulary if config.tokenizer is None else None, "characters": characters}
 
     def prediction_inputs(self, config: TaggedConfig, context: DataContext, items: Sequence[str]):
+        if config.tokenizer is not None:
+            encoded = self._encode_items(config, context, items)
+            return encoded.inputs
         state = context.state or self.prediction_state(config, context)
         vocabulary, characters = state["vocabulary"], state["characters"]
         index = {word: i for i, word in enumerate(vocabulary)}
@@ -205,7 +241,28 @@ class NltkTagged(DataSource):
                                 f"{config.max_length}")
         return self._encode_inputs(config, tokens, index, characters)
 
+    def _encode_items(self, config: TaggedConfig, context: DataContext, items: Sequence[str]):
+        words = [tokenize(item) for item in items]
+        for item, found in zip(items, words):
+            if not found:
+                raise PlanError(f"nothing to tag in {item!r}")
+        encoded = piece_encoder(config.tokenizer, context.resolve_path, config.max_length).encode(words)
+        for item, found, starts in zip(items, words, encoded.starts):
+            if len(starts) < len(found):
+                raise PlanError(f"{item[:40]!r}… has more pieces than this model reads ({config.max_length}, "
+                                "with the start and end tokens)")
+        return encoded
+
+    def token_positions(self, config: TaggedConfig, context: DataContext, items: Sequence[str]):
+        if config.tokenizer is None:
+            return None
+        return self._encode_items(config, context, items).starts
+
     def input_preprocessing(self, config: TaggedConfig) -> dict[str, str]:
+        if config.tokenizer is not None:
+            return {name: f"the sentence split into words and punctuation, each word split by the tokenizer of "
+                          f"preset {config.tokenizer.preset} between its start and end tokens, padded to "
+                          f"{config.max_length} (int32)" for name in ("token_ids", "padding_mask")}
         case = ", lowercased" if config.vocabulary.lowercase else ""
         described = {config.input: f"the sentence split into words and punctuation{case}; each word's id is its "
                                    "line number (from 0) in the vocabulary file, 1 if it is not there; cut or "
@@ -221,7 +278,7 @@ class NltkTagged(DataSource):
         return [tokenize(item) for item in items]
 
     def token_input(self, config: TaggedConfig) -> str:
-        return config.input
+        return "token_ids" if config.tokenizer is not None else config.input
 
 
 @hookimpl

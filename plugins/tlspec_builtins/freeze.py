@@ -13,7 +13,7 @@ import re
 from collections.abc import Sequence
 from typing import Literal
 
-from pydantic import Field, PositiveInt, field_validator
+from pydantic import Field, NonNegativeInt, PositiveInt, field_validator
 
 from tlspec.api import (
     FreezeConfig,
@@ -64,6 +64,25 @@ class PatternConfig(FreezeConfig):
 class FractionConfig(FreezeConfig):
     fraction: float = Field(gt=0.0, le=1.0,
                             description="Freeze this fraction of the layers with weights, from the bottom.")
+
+
+class BlocksConfig(FreezeConfig):
+    n: NonNegativeInt = Field(description="Freeze the layers below the first block (the embeddings) and the bottom "
+                                          "N blocks; 0 freezes the embeddings only.")
+
+
+# KerasHub's defaults: the query and value projections of every attention layer.
+LORA_LAYERS = ["query_dense", "value_dense", "query", "value"]
+
+
+class LoraConfig(FreezeConfig):
+    rank: PositiveInt = Field(description="Rank of the low-rank update LoRA learns for each adapted weight.")
+    layers: list[str] = Field(default_factory=lambda: list(LORA_LAYERS), min_length=1,
+                              description="Names of the Dense/EinsumDense sublayers that get adapters (default: "
+                                          "attention query and value); every other weight is frozen.")
+
+
+BLOCK = re.compile(r".*_(\d+)")  # a repeated block: transformer_layer_3, disentangled_attention_encoder_layer_3
 
 
 def _weighted(layers: Sequence[LayerInfo]) -> list[LayerInfo]:
@@ -154,6 +173,63 @@ class Fraction(FreezePolicy):
         return _up_to(layers, weighted[count - 1].name, inclusive=True)
 
 
+class Blocks(FreezePolicy):
+    name = "blocks"
+    summary = "Freeze a transformer's embeddings and its bottom N blocks (layers named …_<index>)."
+    Config = BlocksConfig
+
+    def select(self, config: BlocksConfig, target: FreezeTarget):
+        names = [layer.name for layer in target.layers]
+        blocks = list(dict.fromkeys(found.group(1) for found in map(BLOCK.fullmatch, names) if found))
+        if not blocks:
+            raise PlanError(f"the backbone has no numbered blocks (layers named like transformer_layer_0; its "
+                            f"layers: {one_of(names, limit=6)}); use until or pattern", ("n",))
+        if config.n > len(blocks):
+            raise PlanError(f"the backbone has {len(blocks)} blocks; n is {config.n}", ("n",))
+        if config.n == len(blocks):
+            last = max(i for i, name in enumerate(names) if (found := BLOCK.fullmatch(name)) and found.group(1) ==
+                       blocks[-1])
+            return set(names[:last + 1])
+        first = next(i for i, name in enumerate(names) if (found := BLOCK.fullmatch(name)) and found.group(1) ==
+                     blocks[config.n])
+        return set(names[:first])
+
+
+class Lora(FreezePolicy):
+    name = "lora"
+    summary = "LoRA: freeze every backbone weight and learn low-rank adapters of the attention projections."
+    Config = LoraConfig
+
+    def select(self, config: LoraConfig, target: FreezeTarget):
+        return set()  # the layers stay trainable; adapt() freezes their weights, leaving the adapters
+
+    def adapt(self, config: LoraConfig, layers) -> None:
+        adapted = [sub for layer in layers for sub in _sublayers(layer) if sub.name in config.layers]
+        if not adapted:
+            raise PlanError(f"the backbone has no layer named {one_of(config.layers)} to adapt", ("layers",))
+        for sub in adapted:
+            if not hasattr(sub, "enable_lora"):
+                raise PlanError(f"layer '{sub.path}' ({type(sub).__name__}) cannot take LoRA adapters; only "
+                                "Dense and EinsumDense layers can", ("layers",))
+            if not sub.lora_enabled:
+                sub.enable_lora(config.rank)
+            elif sub.lora_rank != config.rank:
+                raise PlanError(f"layer '{sub.path}' already has rank-{sub.lora_rank} adapters from an earlier "
+                                f"phase; rank {config.rank} cannot replace them", ("rank",))
+        for layer in layers:
+            for variable in layer.weights:
+                variable.trainable = variable.name.startswith("lora_kernel")
+
+
+def _sublayers(layer) -> list:
+    found, waiting = [], [layer]
+    while waiting:
+        current = waiting.pop()
+        found.append(current)
+        waiting += getattr(current, "_layers", [])
+    return found
+
+
 @hookimpl
 def tlspec_freeze_policies():
-    return [All(), Nothing(), Until(), TrainLast(), Pattern(), Fraction()]
+    return [All(), Nothing(), Until(), TrainLast(), Pattern(), Fraction(), Blocks(), Lora()]

@@ -23,12 +23,13 @@ def run_tlspec(*args, env_path=None, cwd=None):
 def test_builtins_come_from_the_tlspec_distribution_through_entry_points():
     registry = discover()
     assert registry.failures == []
-    assert set(registry.names("backbone")) == {"keras_app", "keras_file", "mlp", "word_embedding", "rnn", "char_cnn",
-                                               "text_cnn", "small_cnn"}
+    assert set(registry.names("backbone")) == {"keras_app", "keras_file", "keras_hub", "mlp", "word_embedding", "rnn",
+                                               "char_cnn", "text_cnn", "small_cnn"}
     assert registry.names("head") == ["classifier", "coral", "regression", "sequence_decoder", "token_classifier"]
     assert registry.names("data") == ["arrays", "feature_table", "image_folder", "inline", "nltk_tagged",
                                       "parallel_text", "synthetic_shapes", "text_classes"]
-    assert registry.names("freeze") == ["all", "bottom_share", "fraction", "none", "pattern", "train_last", "until"]
+    assert registry.names("freeze") == ["all", "blocks", "bottom_share", "fraction", "lora", "none", "pattern",
+                                        "train_last", "until"]
     assert registry.names("transform") == ["devanagari_to_urdu", "lowercase", "strip_accents", "unicode_normalise",
                                            "urdu_normalise"]
     assert registry.get("transform", "lowercase").origin.entry_point == "transforms"

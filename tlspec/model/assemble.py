@@ -84,6 +84,13 @@ def assemble(validated: ValidatedSpec) -> Assembly:
         problems.at_key(("heads",), f"Keras could not connect the graph: {error}")
         problems.raise_if_any()
     assembly = Assembly(model=model, built=built, validated=validated, inputs=inputs)
+    # Every freeze section the spec uses changes the layers now (LoRA adds its adapters), so the model has
+    # the same weights in every phase and a checkpoint of any phase loads into a model built again.
+    layers = built[validated.graph.backbone].layers
+    sections = [section for section in [*validated.phase_freezes, validated.freeze] if section is not None]
+    for section in {id(section): section for section in sections}.values():
+        problems.call(section, "adapt", layers)
+    problems.raise_if_any()
     apply_freeze(assembly, validated.freeze)
     return assembly
 
@@ -118,6 +125,8 @@ def apply_freeze(assembly: Assembly, section) -> set[str]:
     problems.raise_if_any()
     for layer in layers:
         layer.trainable = layer.name not in frozen
+    problems.call(section, "adapt", layers)
+    problems.raise_if_any()
     assembly.frozen_layers = frozen
     if section is graph.freeze:
         graph.frozen_layers = frozen

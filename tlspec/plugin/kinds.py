@@ -111,6 +111,14 @@ class FreezePolicy(Plugin):
         """Names of the layers of ``target`` to freeze. Raise PlanError for an impossible request."""
         ...
 
+    def adapt(self, config: FreezeConfig, layers: Sequence[Any]) -> None:
+        """Change the built Keras layers themselves, for a policy that is more than frozen layers (LoRA adds
+        trainable adapters to frozen weights). Called once the model is assembled, for every freeze section
+        the spec uses (so the weights are the same in every phase, and a checkpoint of any phase reloads),
+        and again after each phase that uses the policy has set ``trainable`` from ``select``: it must be
+        idempotent. It may import TensorFlow. Default: nothing."""
+        return None
+
 
 class DataSource(Plugin):
     """Yields training/validation/test data as tf.data datasets.
@@ -172,6 +180,12 @@ class DataSource(Plugin):
 
     def item_tokens(self, config: DataConfig, items: Sequence[str]) -> list[list[str]] | None:
         """For sequence data: the tokens of each prediction item, in order (per-token outputs use them)."""
+        return None
+
+    def token_positions(self, config: DataConfig, context: DataContext, items: Sequence[str]) -> list[list[int]] | None:
+        """For sequence data read in pieces (a preset's tokenizer): per prediction item, the position of each
+        of its ``item_tokens``' first piece, where per-token outputs are read. None: every position whose
+        ``token_input`` id is not 0 is a token."""
         return None
 
     def join_tokens(self, config: DataConfig, head: str, tokens: Sequence[str]) -> str:

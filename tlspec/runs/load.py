@@ -7,6 +7,8 @@ validated as if it still lived there.
 
 from __future__ import annotations
 
+import warnings
+
 import importlib.metadata as metadata
 import sys
 from collections.abc import Sequence
@@ -96,5 +98,10 @@ def trained_assembly(run: RunDir, validated: ValidatedSpec):
     from tlspec.model.assemble import assemble
 
     assembly = assemble(validated)
-    assembly.model.set_weights(load_model(run, validated.registry).get_weights())
+    load_model(run, validated.registry)  # what safe mode refuses is refused here, with its message
+    # Layer by layer, as training reloads its best epoch: a LoRA layer reads the kernel its adapters were
+    # merged into when it was saved, and starts its adapters at zero.
+    with warnings.catch_warnings():  # the file's optimizer state is not needed
+        warnings.simplefilter("ignore", UserWarning)
+        assembly.model.load_weights(run.file(MODEL))
     return assembly

@@ -73,7 +73,7 @@ class Predictor:
                                                  self.beam_width)
             else:
                 outputs = self.model.predict(inputs, batch_size=len(good), verbose=0)
-                predicted = _describe_outputs(self.info, self.validated, good, inputs, outputs)
+                predicted = _describe_outputs(self.info, self.validated, good, inputs, outputs, self.context)
             for index, result in zip(readable, predicted):
                 if notes := self.context.item_notes.get(result["input"]):
                     result["notes"] = list(dict.fromkeys(notes))
@@ -154,11 +154,13 @@ def _about(item: str, message: str) -> str:
     return message if message.startswith(item) else f"{item}: {message}"
 
 
-def _describe_outputs(info: RunInfo, validated: ValidatedSpec, items: list[str], inputs: dict, outputs: dict):
+def _describe_outputs(info: RunInfo, validated: ValidatedSpec, items: list[str], inputs: dict, outputs: dict,
+                      context=None):
     """Per item and head: what the head's output says about it (tagged tokens, or the head's own words)."""
     source = validated.data_source
     tokens = source.plugin.item_tokens(source.config, items)
     word_ids = inputs.get(source.plugin.token_input(source.config))
+    positions = source.plugin.token_positions(source.config, context, items) if context is not None else None
     sections = {section.config.name: section for section in validated.heads}
     results = []
     for index, item in enumerate(items):
@@ -166,15 +168,17 @@ def _describe_outputs(info: RunInfo, validated: ValidatedSpec, items: list[str],
         for head in outputs:
             values, record = np.asarray(outputs[head][index]), info.heads[head]
             if values.ndim == 2 and record.classes and tokens is not None and word_ids is not None:
-                heads[head] = _tags(values, record.classes, tokens[index], word_ids[index])
+                heads[head] = _tags(values, record.classes, tokens[index], word_ids[index],
+                                    positions[index] if positions is not None else None)
             else:
                 heads[head] = _described(sections[head], record.output(), values)
         results.append({"input": item, "heads": heads})
     return results
 
 
-def _tags(values: np.ndarray, classes: list[str], tokens: list[str], word_ids) -> dict:
-    positions = np.flatnonzero(np.asarray(word_ids) != 0)  # real tokens, in order
+def _tags(values: np.ndarray, classes: list[str], tokens: list[str], word_ids, positions=None) -> dict:
+    if positions is None:
+        positions = np.flatnonzero(np.asarray(word_ids) != 0)  # real tokens, in order
     labels = values[positions].argmax(axis=-1)
     return {"tokens": tokens if tokens is not None else [f"#{p}" for p in positions],
             "tags": [classes[label] for label in labels],

@@ -1,0 +1,131 @@
+"""Words through a KerasHub preset's tokenizer, for the text data sources' ``tokenizer`` option.
+
+A sentence becomes ``[CLS] pieces… [SEP]`` (the preset's own start and end tokens), padded with its pad
+id to ``max_length`` pieces, with the inputs the preset's backbone takes (``token_ids``,
+``padding_mask``, and ``segment_ids`` for BERT). For tagging, each word's first piece carries the
+word's label and every other position has label 0, which the loss and the reported token accuracy
+leave out. A sentence whose pieces do not fit loses its last words (counted in a note).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from tlspec.api import PlanError
+from tlspec_builtins.hub_presets import preset_info, require_hub
+
+DEFAULT_INPUTS = ("token_ids", "padding_mask")
+
+
+class TokenizerOptions(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    preset: str = Field(description="The KerasHub preset whose tokenizer splits words into pieces: the keras_hub "
+                                    "backbone's preset (a name or a local directory, relative to the spec).")
+
+
+def tokenizer_inputs(options: TokenizerOptions, resolve) -> tuple[str, ...]:
+    """The model inputs the preset's backbone takes (TensorFlow-free; without KerasHub too, whose absence
+    the backbone reports)."""
+    info = preset_info(options.preset, resolve, ("tokenizer", "preset"))
+    return info.text.inputs if info.text else DEFAULT_INPUTS
+
+
+@dataclass
+class Encoded:
+    inputs: dict  # input name -> (examples, max_length) int32
+    labels: list | None  # per head: (examples, max_length) int32
+    starts: list[list[int]] = field(default_factory=list)  # per example, each kept word's first position
+    cut: int = 0  # sentences that lost words to max_length
+
+
+class PieceEncoder:
+    """One preset's tokenizer, with every word's pieces remembered."""
+
+    def __init__(self, options: TokenizerOptions, resolve, max_length: int):
+        require_hub(("tokenizer",))
+        import keras_hub
+
+        info = preset_info(options.preset, resolve, ("tokenizer", "preset"))
+        try:
+            self.tokenizer = keras_hub.tokenizers.Tokenizer.from_preset(info.preset)
+        except Exception as error:
+            raise PlanError(f"KerasHub cannot load the tokenizer of preset {options.preset!r}: "
+                            f"{type(error).__name__}: {str(error).strip()[:300]}", ("tokenizer", "preset")) from None
+        self.inputs = info.text.inputs if info.text else DEFAULT_INPUTS
+        self.max_length = max_length
+        if max_length < 3:
+            raise PlanError(f"max_length {max_length} leaves no room for a word between the start and end tokens",
+                            ("max_length",))
+        self.start = _first_id(self.tokenizer, "cls_token_id", "start_token_id")
+        self.end = _first_id(self.tokenizer, "sep_token_id", "end_token_id")
+        self.pad = _first_id(self.tokenizer, "pad_token_id") or 0
+        self.unknown = _first_id(self.tokenizer, "unk_token_id", "oov_token_id")
+        self.spaced = "BytePair" in "".join(type(c).__name__ for c in type(self.tokenizer).__mro__)
+        self.pieces: dict[str, list[int]] = {}
+
+    def _learn(self, words: Sequence[str]) -> None:
+        new = sorted({word for word in words if word not in self.pieces})
+        if new:
+            # Byte-pair vocabularies spell a word after a space differently from one that starts a text.
+            found = self.tokenizer([(" " + word) if self.spaced else word for word in new])
+            for word, ids in zip(new, found):
+                ids = [int(i) for i in (ids.tolist() if hasattr(ids, "tolist") else ids)]
+                self.pieces[word] = ids or ([self.unknown] if self.unknown is not None else [])
+
+    def encode(self, sentences: Sequence[Sequence[str]], labels: Sequence[Sequence[Sequence[int]]] = ()) -> Encoded:
+        """``labels``: per head, per sentence, one label per word."""
+        import numpy as np
+
+        self._learn([word for sentence in sentences for word in sentence])
+        count, length = len(sentences), self.max_length
+        ids = np.full((count, length), self.pad, dtype="int32")
+        mask = np.zeros((count, length), dtype="int32")
+        targets = [np.zeros((count, length), dtype="int32") for _ in labels]
+        encoded = Encoded({}, targets if labels else None)
+        for row, sentence in enumerate(sentences):
+            position, starts = 0, []
+            if self.start is not None:
+                ids[row, 0], position = self.start, 1
+            room = length - (1 if self.end is not None else 0)
+            for index, word in enumerate(sentence):
+                pieces = self.pieces[word]
+                if position + len(pieces) > room:
+                    encoded.cut += 1
+                    break
+                ids[row, position:position + len(pieces)] = pieces
+                for head, target in enumerate(targets):
+                    target[row, position] = labels[head][row][index]
+                starts.append(position)
+                position += len(pieces)
+            if self.end is not None:
+                ids[row, position], position = self.end, position + 1
+            mask[row, :position] = 1
+            encoded.starts.append(starts)
+        encoded.inputs = {"token_ids": ids, "padding_mask": mask}
+        if "segment_ids" in self.inputs:
+            encoded.inputs["segment_ids"] = np.zeros((count, length), dtype="int32")
+        encoded.inputs = {name: encoded.inputs[name] for name in self.inputs if name in encoded.inputs}
+        return encoded
+
+
+def _first_id(tokenizer, *names: str) -> int | None:
+    for name in names:
+        value = getattr(tokenizer, name, None)
+        if value is not None:
+            return int(value)
+    return None
+
+
+_ENCODERS: dict[tuple, PieceEncoder] = {}
+
+
+def piece_encoder(options: TokenizerOptions, resolve, max_length: int) -> PieceEncoder:
+    """One encoder per preset and length in a process: describe, datasets and predict share it."""
+    key = (str(resolve(options.preset)) if "://" not in options.preset else options.preset, max_length)
+    if key not in _ENCODERS:
+        _ENCODERS[key] = PieceEncoder(options, resolve, max_length)
+    return _ENCODERS[key]

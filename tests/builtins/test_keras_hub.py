@@ -1,0 +1,176 @@
+"""KerasHub presets as backbones, offline: tiny presets written by save_to_preset, loaded the way a
+downloaded one is (from a preset directory), through validate, build, train, predict and reload."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from helpers import run_cli
+from tlspec.errors import SpecError
+from tlspec.spec.validate import validate_file
+from tlspec.training.runner import train
+
+pytest.importorskip("keras_hub")
+
+WORDS = {"DET": ["the", "a"], "ADJ": ["big", "quick", "old"], "NOUN": ["dog", "cat", "house"],
+         "VERB": ["sees", "likes"]}
+# "quick" and "house" are not whole words of the vocabulary: they come in two pieces each.
+VOCABULARY = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", ".", "the", "a", "big", "old", "dog", "cat", "sees",
+              "likes", "qu", "##ick", "ho", "##use"]
+HIDDEN, HEADS, BLOCKS = 16, 2, 2
+
+
+def write_tagged(path, sentences=160, seed=0):
+    rng = np.random.default_rng(seed)
+    lines = []
+    for _ in range(sentences):
+        tags = ["DET"] + ["ADJ"] * int(rng.integers(0, 2)) + ["NOUN", "VERB", "DET", "NOUN"]
+        words = [str(rng.choice(WORDS[tag])) for tag in tags] + ["."]
+        lines.append(" ".join(f"{w}/{t}" for w, t in zip(words, [*tags, "."])))
+    path.write_text("\n".join(lines) + "\n")
+
+
+@pytest.fixture(scope="module")
+def presets(tmp_path_factory):
+    """A 2-block BERT with its WordPiece tokenizer, and a 2-block ViT, random weights."""
+    import keras_hub
+
+    root = tmp_path_factory.mktemp("presets")
+    keras_hub.models.BertBackbone(vocabulary_size=len(VOCABULARY), num_layers=BLOCKS, num_heads=HEADS,
+                                  hidden_dim=HIDDEN, intermediate_dim=32, max_sequence_length=32
+                                  ).save_to_preset(root / "tiny_bert")
+    keras_hub.models.BertTokenizer(vocabulary=VOCABULARY, lowercase=True).save_to_preset(root / "tiny_bert")
+    keras_hub.models.ViTBackbone(image_shape=(16, 16, 3), patch_size=4, num_layers=BLOCKS, num_heads=HEADS,
+                                 hidden_dim=HIDDEN, mlp_dim=32).save_to_preset(root / "tiny_vit")
+    return root
+
+
+TAGGER = """
+tlspec: 1
+name: bert-tagger
+seed: 4
+backbone: {{plugin: keras_hub, preset: {preset}}}
+freeze: {freeze}
+heads:
+  - {{name: pos, plugin: token_classifier, from: {source}, classes: from_data}}
+data:
+  plugin: nltk_tagged
+  corpus: tiny.pos
+  targets: {{pos: pos}}
+  max_length: 12
+  tokenizer: {{preset: {preset}}}
+train: {{epochs: {epochs}, batch_size: 16, optimizer: {{name: adam, learning_rate: 0.005}}}}
+"""
+
+
+def tagger(write_spec, tmp_path, presets, freeze="none", source="backbone", epochs=6):
+    write_tagged(tmp_path / "tiny.pos")
+    return write_spec(TAGGER.format(preset=presets / "tiny_bert", freeze=freeze, source=source, epochs=epochs))
+
+
+def test_a_local_preset_is_validated_without_tensorflow_from_its_config(write_spec, tmp_path, presets):
+    path = tagger(write_spec, tmp_path, presets, source="backbone.transformer_layer_1")
+    probe = ("import sys; from tlspec.spec.validate import validate_file; v = validate_file(sys.argv[1]); "
+             "print(sorted(v.graph.components['backbone'].plan.endpoints)[:4], "
+             "'tensorflow' in sys.modules, 'keras_hub' in sys.modules)")
+    result = subprocess.run([sys.executable, "-c", probe, str(path)], capture_output=True, text=True, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == ("['embeddings_add', 'embeddings_dropout', 'embeddings_layer_norm', "
+                                     "'pooled_dense'] False False")
+    wrong = tagger(write_spec, tmp_path, presets, source="backbone.transformer_layer_2")
+    with pytest.raises(SpecError) as caught:
+        validate_file(wrong)
+    assert str(caught.value).startswith(
+        "spec.yaml:7:49: heads[0].from: 'backbone' has no layer or endpoint 'transformer_layer_2' (did you mean "
+        "'transformer_layer_0' or 'transformer_layer_1'?)")
+
+
+@pytest.mark.slow  # 25 s: trains, then predicts from the command line
+def test_a_tiny_bert_tags_words_from_their_first_piece_and_reloads_in_safe_mode(write_spec, tmp_path, presets,
+                                                                                  keras):
+    result = train(validate_file(tagger(write_spec, tmp_path, presets)), out="run", verbose=0)
+    test = result.metrics["test"]["pos"]
+    words_per_sentence = [len(line.split()) for line in (tmp_path / "tiny.pos").read_text().splitlines()]
+    assert test["tokens"] == pytest.approx(np.mean(words_per_sentence) * 24, rel=0.15)  # words, not pieces
+    assert test["token_accuracy"] >= 0.9
+    predicted = run_cli("predict", "run", "the quick dog likes a house .", "--json")
+    assert predicted.returncode == 0, predicted.stderr
+    [item] = json.loads(predicted.stdout)
+    tags = item["heads"]["pos"]
+    assert tags["tokens"] == ["the", "quick", "dog", "likes", "a", "house", "."]
+    assert len(tags["tags"]) == 7
+    model = keras.saving.load_model(tmp_path / "run" / "model.keras", safe_mode=True)
+    assert {"transformer_layer_0", "transformer_layer_1", "token_embedding"} <= {layer.name for layer in model.layers}
+
+
+def test_lora_leaves_only_the_adapters_trainable(write_spec, tmp_path, presets):
+    from tlspec.model.assemble import assemble
+
+    path = tagger(write_spec, tmp_path, presets, freeze="{plugin: lora, rank: 2}", epochs=2)
+    layers = assemble(validate_file(path)).built["backbone"].layers
+    head_dim = HIDDEN // HEADS
+    # Per query and value projection (kernel hidden x heads x head_dim): A is hidden x heads x 2, B is 2 x head_dim.
+    adapters = BLOCKS * 2 * (HIDDEN * HEADS * 2 + 2 * head_dim)
+    assert sum(int(np.prod(w.shape)) for layer in layers for w in layer.trainable_weights) == adapters == 320
+    assert all("lora_kernel" in w.path for layer in layers for w in layer.trainable_weights)
+    import keras_hub
+
+    bert = keras_hub.models.Backbone.from_preset(str(presets / "tiny_bert")).count_params()
+    assert sum(int(np.prod(w.shape)) for layer in layers for w in layer.non_trainable_weights) == bert == 5_584
+
+
+@pytest.mark.slow  # 24 s: trains, then evaluates from the command line
+def test_lora_adapters_are_saved_merged_and_evaluate_the_same(write_spec, tmp_path, presets, keras):
+    path = tagger(write_spec, tmp_path, presets, freeze="{plugin: lora, rank: 2}", epochs=2)
+    result = train(validate_file(path), out="run", verbose=0)
+    saved = keras.saving.load_model(tmp_path / "run" / "model.keras", safe_mode=True)
+    assert not any("lora" in w.path for w in saved.weights)  # merged into the kernels
+    evaluated = run_cli("evaluate", "run", "--split", "test", "--json")
+    assert evaluated.returncode == 0, evaluated.stderr
+    assert json.loads(evaluated.stdout)["test"]["pos"]["token_accuracy"] == pytest.approx(
+        result.metrics["test"]["pos"]["token_accuracy"], abs=1e-6)
+
+
+def test_blocks_freezes_the_embeddings_and_the_bottom_blocks(write_spec, tmp_path, presets):
+    validated = validate_file(tagger(write_spec, tmp_path, presets, freeze="{plugin: blocks, n: 1}"))
+    assert validated.graph.frozen_layers == {"token_embedding", "position_embedding", "segment_embedding",
+                                             "embeddings_add", "embeddings_layer_norm", "embeddings_dropout",
+                                             "transformer_layer_0"}
+    with pytest.raises(SpecError) as caught:
+        validate_file(tagger(write_spec, tmp_path, presets, freeze="{plugin: blocks, n: 3}"))
+    assert str(caught.value).startswith("spec.yaml:5:29: freeze.n: the backbone has 2 blocks; n is 3")
+
+
+def test_without_the_hub_extra_a_spec_naming_it_gets_one_located_line(write_spec, tmp_path, presets, monkeypatch):
+    path = tagger(write_spec, tmp_path, presets)
+    monkeypatch.setitem(sys.modules, "keras_hub", None)  # as if not installed: find_spec answers None
+    with pytest.raises(SpecError) as caught:
+        validate_file(path)
+    assert str(caught.value).splitlines()[0] == (
+        "spec.yaml:4:20: backbone.plugin: the keras_hub backbone needs KerasHub, which is not installed; install it "
+        "with: pip install 'tlspec[hub]'")
+    assert len(caught.value.problems) == 1
+
+
+def test_a_tiny_vit_reads_images_as_patch_tokens(write_spec, image_data, presets, keras):
+    path = write_spec(f"""
+        tlspec: 1
+        name: vit
+        seed: 1
+        backbone: {{plugin: keras_hub, preset: {presets / 'tiny_vit'}}}
+        freeze: all
+        heads:
+          - {{name: label, plugin: classifier, from: backbone, pooling: avg, classes: from_data}}
+        data: {{plugin: image_folder, train: {image_data / 'train'}, validation: {image_data / 'validation'},
+                image_size: [16, 16]}}
+        train: {{epochs: 1, batch_size: 8}}
+        """)
+    validated = validate_file(path)
+    assert str(validated.graph.components["backbone"].plan.output) == "(None, 17, 16)"
+    result = train(validated, out="run", verbose=0)
+    assert set(result.metrics["validation"]["label"]) >= {"accuracy", "loss"}
+    model = keras.saving.load_model(image_data.parent / "run" / "model.keras", safe_mode=True)
+    assert model.output["label"].shape == (None, 2)
