@@ -5,9 +5,10 @@ directory (``save_to_preset`` writes one), which ``validate`` reads without Tens
 backbone creates its own inputs (``token_ids``, ``padding_mask``, and ``segment_ids`` for BERT), which
 the text data sources fill with the same preset's tokenizer (their ``tokenizer`` option); its
 output is the sequence output, and every transformer block, ``sequence_output`` and (BERT)
-``pooled_output`` are endpoints. An image backbone creates an ``image`` input (as the image data sources name theirs); its patch tokens are
-the output and, where the family has one, its feature pyramid levels are endpoints. The model is
-saved with KerasHub's own layers, which reload in safe mode.
+``pooled_output`` are endpoints. An image backbone creates an ``image`` input (the name the image
+data sources give theirs); its patch tokens are the output and, where the family has one, its
+feature pyramid levels are endpoints. The model is saved with KerasHub's own layers, which reload
+in safe mode.
 """
 
 from __future__ import annotations
