@@ -174,3 +174,18 @@ def test_a_tiny_vit_reads_images_as_patch_tokens(write_spec, image_data, presets
     assert set(result.metrics["validation"]["label"]) >= {"accuracy", "loss"}
     model = keras.saving.load_model(image_data.parent / "run" / "model.keras", safe_mode=True)
     assert model.output["label"].shape == (None, 2)
+
+
+def test_layer_wise_decay_runs_over_the_blocks_with_the_embeddings_as_one(write_spec, tmp_path, presets):
+    from tlspec.model.assemble import assemble
+    from tlspec.model.layer_rates import multipliers
+
+    text = TAGGER.format(preset=presets / "tiny_bert", freeze="none", source="backbone", epochs=1)
+    write_tagged(tmp_path / "tiny.pos")
+    path = write_spec(text.replace("optimizer: {name: adam, learning_rate: 0.005}}",
+                                   "optimizer: {name: adam, learning_rate: 0.005}, layer_rates: {decay: 0.5}}"))
+    validated = validate_file(path)
+    found = multipliers(assemble(validated), validated.spec.train.layer_rates)
+    assert found == {"pooled_dense": 1.0, "transformer_layer_1": 0.5, "transformer_layer_0": 0.25,
+                     "token_embedding": 0.125, "position_embedding": 0.125, "segment_embedding": 0.125,
+                     "embeddings_layer_norm": 0.125, "pos": 1.0}

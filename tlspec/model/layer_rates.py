@@ -73,8 +73,14 @@ def scale(optimizer, model, found: dict[str, float], weight_decay_exclude=()) ->
 def _depths(layers: list, per: str) -> dict[str, int]:
     """Depth from the top: 0 for the last block (or layer), 1 for the one below, …"""
     keys = [_block(layer.name) if per == "block" else index for index, layer in enumerate(layers)]
+    if per == "block":  # the layers below the first numbered block are one block: the stem, a transformer's embeddings
+        first = next((index for index, layer in enumerate(layers) if re.search(r"\d", layer.name)), 0)
+        keys = [STEM if index < first else key for index, key in enumerate(keys)]
     order = list(dict.fromkeys(reversed(keys)))  # top first
     return {layer.name: order.index(key) for layer, key in zip(layers, keys)}
+
+
+STEM = "<stem>"
 
 
 def _block(name: str) -> str:

@@ -112,7 +112,9 @@ class LayerRatesSpec(Strict):
                                                               "backbone learns this many times as fast as the one "
                                                               "above it; the top one and the heads at 1.")
     per: Literal["block", "layer"] = Field("block", description="What decay counts: blocks (layers whose names "
-                                                                 "share their first number) or layers with weights.")
+                                                                 "share their first number; the layers below the "
+                                                                 "first one are one block, e.g. a transformer's "
+                                                                 "embeddings) or layers with weights.")
     groups: list[RateGroupSpec] = Field(default_factory=list, description="Multipliers by layer-name pattern; a "
                                                                           "later group wins over an earlier one.")
     weight_decay_exclude: list[Literal["batchnorm", "bias"]] = Field(
