@@ -34,6 +34,7 @@ from tlspec.api import (
     split_indices,
     target_head,
 )
+from tlspec_builtins.subwords import TokenizerOptions, piece_encoder, tokenizer_inputs
 from tlspec_builtins.text_documents import deduplicate, keep_classes, read_class_files, read_folder, read_table
 from tlspec_builtins.text_vocabulary import OOV, PAD, VocabularyOptions, build_vocabulary, encode, tokenize
 
@@ -74,9 +75,14 @@ class TextClassesConfig(DataConfig):
     max_length: PositiveInt = Field(100, description="Documents are cut or padded to this many tokens.")
     padding: Literal["pre", "post"] = "post"
     vocabulary: ClassVocabularyOptions = Field(default_factory=ClassVocabularyOptions)
+    tokenizer: TokenizerOptions | None = Field(
+        None, description="Split words into a KerasHub preset's pieces (for a keras_hub backbone): the inputs are "
+                          "then the backbone's (token_ids, padding_mask, …) and max_length counts pieces.")
 
     @model_validator(mode="after")
     def _one_source(self):
+        if self.tokenizer is not None and self.level == "char":
+            raise ValueError("level: char and tokenizer do not go together: the preset's tokenizer splits words")
         if (self.path is None) == (self.files is None):
             raise ValueError("give either path (a folder or a table) or files (one file per class)")
         if self.files is not None and len(self.files) < 2:
@@ -167,29 +173,39 @@ class TextClasses(DataSource):
 
     def describe(self, config: TextClassesConfig, context: DataContext) -> DataDescription:
         _, _, classes, splits, vocabulary = self._prepare(config, context)
+        names = (tokenizer_inputs(config.tokenizer, context.resolve_path) if config.tokenizer is not None
+                 else (config.input,))
         return DataDescription(
-            inputs={config.input: DataField((config.max_length,), "int32")},
+            inputs={name: DataField((config.max_length,), "int32") for name in names},
             targets={target_head(config.target, context): DataField((), "int32", tuple(classes))},
             splits={name: len(indices) for name, indices in splits.items()},
-            vocabularies={config.input: tuple(vocabulary)},
+            vocabularies={config.input: tuple(vocabulary)} if config.tokenizer is None else {},
         )
+
+    def _inputs(self, config: TextClassesConfig, context: DataContext, tokens: list[list[str]],
+                vocabulary: list[str]) -> dict:
+        """Model inputs of tokenized documents: word ids, or the preset's pieces."""
+        if config.tokenizer is not None:
+            encoded = piece_encoder(config.tokenizer, context.resolve_path, config.max_length).encode(tokens)
+            if encoded.cut:
+                context.note(f"{encoded.cut} document{'s' if encoded.cut != 1 else ''} cut at max_length "
+                             f"{config.max_length} pieces")
+            return encoded.inputs
+        index = {word: i for i, word in enumerate(vocabulary)}
+        return {config.input: encode(tokens, index, config.max_length, config.padding, config.vocabulary.lowercase)}
 
     def datasets(self, config: TextClassesConfig, context: DataContext) -> dict[str, Any]:
         tokens, labels, classes, splits, vocabulary = self._prepare(config, context)
-        index = {word: i for i, word in enumerate(vocabulary)}
         target = target_head(config.target, context)
         arrays = {}
         for split, rows in splits.items():
-            ids = encode([tokens[i] for i in rows], index, config.max_length, config.padding,
-                         config.vocabulary.lowercase)
-            arrays[split] = ({config.input: ids},
+            arrays[split] = (self._inputs(config, context, [tokens[i] for i in rows], vocabulary),
                              {target: np.asarray([classes.index(labels[i]) for i in rows], dtype=np.int32)})
         return array_datasets(arrays, context)
 
     def evaluation_dataset(self, config: TextClassesConfig, context: DataContext, paths, targets):
         """Class folders or CSV/TSV tables like ``path``, relabelled and transformed as training read them."""
         vocabulary = (context.state or self.prediction_state(config, context))["vocabulary"]
-        index = {word: i for i, word in enumerate(vocabulary)}
         target = target_head(config.target, context)
         classes = list(targets[target].classes or ())
         texts, labels = [], []
@@ -201,12 +217,15 @@ class TextClasses(DataSource):
                                 f"{did_you_mean(unknown[0], classes)}; its classes: {', '.join(classes)}")
             texts += read[0]
             labels += read[1]
-        ids = encode([tokens_of(text, config.level) for text in texts], index, config.max_length, config.padding,
-                     config.vocabulary.lowercase)
-        arrays = {config.input: ids}, {target: np.asarray([classes.index(label) for label in labels], np.int32)}
+        arrays = (self._inputs(config, context, [tokens_of(text, config.level) for text in texts], vocabulary),
+                  {target: np.asarray([classes.index(label) for label in labels], np.int32)})
         return array_datasets({"evaluation": arrays}, context)["evaluation"]
 
     def input_preprocessing(self, config: TextClassesConfig) -> dict[str, str]:
+        if config.tokenizer is not None:
+            return {name: f"the text split into words and punctuation, each word split by the tokenizer of preset "
+                          f"{config.tokenizer.preset} between its start and end tokens, padded to "
+                          f"{config.max_length} (int32)" for name in ("token_ids", "padding_mask")}
         unit = "characters" if config.level == "char" else "words and punctuation"
         case = ", lowercased" if config.vocabulary.lowercase else ""
         transforms = f" after the text transforms {config.transforms}" if config.transforms else ""
@@ -232,12 +251,10 @@ class TextClasses(DataSource):
 
     def prediction_inputs(self, config: TextClassesConfig, context: DataContext, items: Sequence[str]):
         vocabulary = (context.state or self.prediction_state(config, context))["vocabulary"]
-        index = {word: i for i, word in enumerate(vocabulary)}
         texts = [item if not context.local_files or (text := _file_text(item)) is None else text for item in items]
         transform = chain(config.transforms)
         texts = [SPACES.sub(" ", transform(text)).strip() for text in texts]
-        return {config.input: encode([tokens_of(t, config.level) for t in texts], index, config.max_length,
-                                     config.padding, config.vocabulary.lowercase)}
+        return self._inputs(config, context, [tokens_of(t, config.level) for t in texts], vocabulary)
 
 
 @hookimpl

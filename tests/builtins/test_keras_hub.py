@@ -189,3 +189,45 @@ def test_layer_wise_decay_runs_over_the_blocks_with_the_embeddings_as_one(write_
     assert found == {"pooled_dense": 1.0, "transformer_layer_1": 0.5, "transformer_layer_0": 0.25,
                      "token_embedding": 0.125, "position_embedding": 0.125, "segment_embedding": 0.125,
                      "embeddings_layer_norm": 0.125, "pos": 1.0}
+
+
+def test_words_become_pieces_and_each_first_piece_carries_the_label(presets):
+    from tlspec_builtins.subwords import PieceEncoder, TokenizerOptions
+
+    options = TokenizerOptions(preset=str(presets / "tiny_bert"))
+    encoded = PieceEncoder(options, lambda value: presets / value, 8).encode([["the", "Quick", "dog"]], [[[1, 2, 3]]])
+    assert encoded.inputs["token_ids"].tolist() == [[2, 6, 14, 15, 10, 3, 0, 0]]  # [CLS] the qu ##ick dog [SEP]
+    assert encoded.inputs["padding_mask"].tolist() == [[1, 1, 1, 1, 1, 1, 0, 0]]
+    assert encoded.inputs["segment_ids"].tolist() == [[0] * 8]
+    assert encoded.labels[0].tolist() == [[0, 1, 2, 0, 3, 0, 0, 0]]
+    assert encoded.starts == [[1, 2, 4]] and encoded.cut == 0
+    short = PieceEncoder(options, lambda value: presets / value, 5).encode([["the", "quick", "dog"]])
+    assert short.inputs["token_ids"].tolist() == [[2, 6, 14, 15, 3]]  # 'dog' does not fit: the sentence is cut
+    assert short.starts == [[1, 2]] and short.cut == 1
+
+
+def test_text_classes_feed_the_preset_its_pieces(write_spec, tmp_path, presets):
+    (tmp_path / "animals.txt").write_text("the dog sees a cat\na big dog\nthe old cat likes a dog\n")
+    (tmp_path / "things.txt").write_text("the house\na big house\nthe old house\n")
+    path = write_spec(f"""
+        tlspec: 1
+        name: bert-classes
+        seed: 1
+        backbone: {{plugin: keras_hub, preset: {presets / 'tiny_bert'}}}
+        heads:
+          - {{name: kind, plugin: classifier, from: backbone.pooled_output, classes: from_data}}
+        data:
+          plugin: text_classes
+          files: {{animal: animals.txt, thing: things.txt}}
+          validation: 0.2
+          test: 0.2
+          max_length: 10
+          tokenizer: {{preset: {presets / 'tiny_bert'}}}
+        """)
+    validated = validate_file(path)
+    described = validated.description
+    assert {name: field.shape for name, field in described.inputs.items()} == {
+        "token_ids": (10,), "segment_ids": (10,), "padding_mask": (10,)}
+    with pytest.raises(SpecError) as caught:
+        validate_file(write_spec(path.read_text().replace("max_length: 10", "max_length: 10\n  level: char")))
+    assert "level: char and tokenizer do not go together" in str(caught.value)
