@@ -20,6 +20,7 @@ from tlspec.api import (
     Head,
     HeadConfig,
     HeadOutput,
+    KerasObject,
     LayerInfo,
     PlanContext,
     PlanError,
@@ -222,7 +223,8 @@ class TokenClassifierConfig(HeadConfig):
 
 class TokenClassifier(Head):
     name = "token_classifier"
-    summary = "One softmax per token of a sequence (POS tags, chunks); padding is masked out."
+    summary = ("One softmax per token of a sequence (POS tags, chunks); padding is masked out (loss: "
+               "token_crossentropy where the backbone carries no mask).")
     Config = TokenClassifierConfig
     default_loss = "sparse_categorical_crossentropy"
     default_metrics = ("accuracy",)
@@ -269,6 +271,11 @@ class TokenClassifier(Head):
                                 f"{', '.join(names[:12])}{' …' if len(names) > 12 else ''}", ("classes",))
             return config.model_copy(update={"classes": names})
         return config
+
+
+@hookimpl
+def tlspec_keras_objects():
+    return [KerasObject("loss", "token_crossentropy", "tlspec_builtins.token_loss:TokenCrossentropy")]
 
 
 @hookimpl

@@ -55,7 +55,7 @@ seed: 4
 backbone: {{plugin: keras_hub, preset: {preset}}}
 freeze: {freeze}
 heads:
-  - {{name: pos, plugin: token_classifier, from: {source}, classes: from_data}}
+  - {{name: pos, plugin: token_classifier, from: {source}, classes: from_data, loss: token_crossentropy}}
 data:
   plugin: nltk_tagged
   corpus: tiny.pos
@@ -231,3 +231,14 @@ def test_text_classes_feed_the_preset_its_pieces(write_spec, tmp_path, presets):
     with pytest.raises(SpecError) as caught:
         validate_file(write_spec(path.read_text().replace("max_length: 10", "max_length: 10\n  level: char")))
     assert "level: char and tokenizer do not go together" in str(caught.value)
+
+
+def test_token_crossentropy_counts_only_positions_labelled_other_than_0(keras):
+    from tlspec_builtins.token_loss import TokenCrossentropy
+
+    probabilities = np.array([[[0.2, 0.5, 0.3], [0.1, 0.1, 0.8], [0.6, 0.2, 0.2]]], dtype="float32")
+    labels = np.array([[0, 2, 1]])
+    expected = -(np.log(0.8) + np.log(0.2)) / 2  # positions 1 and 2; position 0 is padding
+    assert float(TokenCrossentropy()(labels, probabilities)) == pytest.approx(expected, rel=1e-5)
+    restored = keras.losses.deserialize(keras.losses.serialize(TokenCrossentropy()))
+    assert float(restored(labels, probabilities)) == pytest.approx(expected, rel=1e-5)

@@ -44,7 +44,7 @@ def test_spec_errors_exit_2_with_located_lines_and_no_traceback(tmp_path):
     assert result.stdout == ""
     assert result.stderr.splitlines() == [
         "bad.yaml:3:20: backbone.plugin: unknown backbone plugin 'mlpp' (did you mean 'mlp'?); "
-        "installed backbone plugins: 'char_cnn', 'keras_app', 'keras_file', 'mlp', 'rnn', 'small_cnn', "
+        "installed backbone plugins: 'char_cnn', 'keras_app', 'keras_file', 'keras_hub', 'mlp', 'rnn', 'small_cnn', "
         "'text_cnn', 'word_embedding'",
         "bad.yaml:4:8: heads: list should have at least 1 item after validation, not 0; got a list",
         "bad.yaml: 2 problems",
