@@ -242,3 +242,16 @@ def test_token_crossentropy_counts_only_positions_labelled_other_than_0(keras):
     assert float(TokenCrossentropy()(labels, probabilities)) == pytest.approx(expected, rel=1e-5)
     restored = keras.losses.deserialize(keras.losses.serialize(TokenCrossentropy()))
     assert float(restored(labels, probabilities)) == pytest.approx(expected, rel=1e-5)
+
+
+def test_a_lora_phase_after_a_head_phase_adds_its_adapters_from_the_start(write_spec, tmp_path, presets):
+    from tlspec.training.phase_plan import plan_phases
+
+    path = tagger(write_spec, tmp_path, presets, freeze="all", epochs=1)
+    text = path.read_text().replace("train: {epochs: 1, batch_size: 16, optimizer: {name: adam, learning_rate: 0.005}}",
+                                    "train:\n  batch_size: 16\n  phases:\n    - {name: head, epochs: 1}\n"
+                                    "    - {name: lora, epochs: 1, freeze: {plugin: lora, rank: 2}}")
+    plans = plan_phases(validate_file(write_spec(text)))
+    backbone = [next(part for part in plan.components if part.name == "backbone") for plan in plans]
+    # The adapters exist in both phases (so a checkpoint of either reloads); only the LoRA phase trains them.
+    assert [(part.trainable, part.frozen) for part in backbone] == [(0, 5_584 + 320), (320, 5_584)]
