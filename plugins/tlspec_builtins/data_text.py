@@ -29,7 +29,7 @@ from tlspec.api import (
     read_utf8,
     split_indices,
 )
-from tlspec_builtins.subwords import TokenizerOptions, piece_encoder, tokenizer_inputs
+from tlspec_builtins.subwords import TokenizerOptions, describe_pieces, piece_encoder, tokenizer_inputs
 from tlspec_builtins.text_vocabulary import (
     OOV,
     PAD,
@@ -260,9 +260,7 @@ class NltkTagged(DataSource):
 
     def input_preprocessing(self, config: TaggedConfig) -> dict[str, str]:
         if config.tokenizer is not None:
-            return {name: f"the sentence split into words and punctuation, each word split by the tokenizer of "
-                          f"preset {config.tokenizer.preset} between its start and end tokens, padded to "
-                          f"{config.max_length} (int32)" for name in ("token_ids", "padding_mask")}
+            return describe_pieces(config.tokenizer, config.max_length, "the sentence")
         case = ", lowercased" if config.vocabulary.lowercase else ""
         described = {config.input: f"the sentence split into words and punctuation{case}; each word's id is its "
                                    "line number (from 0) in the vocabulary file, 1 if it is not there; cut or "

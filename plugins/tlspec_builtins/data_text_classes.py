@@ -34,7 +34,7 @@ from tlspec.api import (
     split_indices,
     target_head,
 )
-from tlspec_builtins.subwords import TokenizerOptions, piece_encoder, tokenizer_inputs
+from tlspec_builtins.subwords import TokenizerOptions, describe_pieces, piece_encoder, tokenizer_inputs
 from tlspec_builtins.text_documents import deduplicate, keep_classes, read_class_files, read_folder, read_table
 from tlspec_builtins.text_vocabulary import OOV, PAD, VocabularyOptions, build_vocabulary, encode, tokenize
 
@@ -223,9 +223,7 @@ class TextClasses(DataSource):
 
     def input_preprocessing(self, config: TextClassesConfig) -> dict[str, str]:
         if config.tokenizer is not None:
-            return {name: f"the text split into words and punctuation, each word split by the tokenizer of preset "
-                          f"{config.tokenizer.preset} between its start and end tokens, padded to "
-                          f"{config.max_length} (int32)" for name in ("token_ids", "padding_mask")}
+            return describe_pieces(config.tokenizer, config.max_length, "the text")
         unit = "characters" if config.level == "char" else "words and punctuation"
         case = ", lowercased" if config.vocabulary.lowercase else ""
         transforms = f" after the text transforms {config.transforms}" if config.transforms else ""

@@ -180,19 +180,17 @@ class Blocks(FreezePolicy):
 
     def select(self, config: BlocksConfig, target: FreezeTarget):
         names = [layer.name for layer in target.layers]
-        blocks = list(dict.fromkeys(found.group(1) for found in map(BLOCK.fullmatch, names) if found))
+        block_of = [found.group(1) if (found := BLOCK.fullmatch(name)) else None for name in names]
+        blocks = list(dict.fromkeys(block for block in block_of if block is not None))
         if not blocks:
             raise PlanError(f"the backbone has no numbered blocks (layers named like transformer_layer_0; its "
                             f"layers: {one_of(names, limit=6)}); use until or pattern", ("n",))
         if config.n > len(blocks):
             raise PlanError(f"the backbone has {len(blocks)} blocks; n is {config.n}", ("n",))
-        if config.n == len(blocks):
-            last = max(i for i, name in enumerate(names) if (found := BLOCK.fullmatch(name)) and found.group(1) ==
-                       blocks[-1])
+        if config.n == len(blocks):  # everything up to the last block's last layer
+            last = max(index for index, block in enumerate(block_of) if block == blocks[-1])
             return set(names[:last + 1])
-        first = next(i for i, name in enumerate(names) if (found := BLOCK.fullmatch(name)) and found.group(1) ==
-                     blocks[config.n])
-        return set(names[:first])
+        return set(names[:block_of.index(blocks[config.n])])  # everything below block n's first layer
 
 
 class Lora(FreezePolicy):

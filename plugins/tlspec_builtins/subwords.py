@@ -34,6 +34,13 @@ def tokenizer_inputs(options: TokenizerOptions, resolve) -> tuple[str, ...]:
     return info.text.inputs if info.text else DEFAULT_INPUTS
 
 
+def describe_pieces(options: TokenizerOptions, max_length: int, what: str) -> dict[str, str]:
+    """``input_preprocessing`` of a source reading ``what`` (a sentence, a text) through a preset's tokenizer."""
+    return {name: f"{what} split into words and punctuation, each word split by the tokenizer of preset "
+                  f"{options.preset} between its start and end tokens, padded to {max_length} (int32)"
+            for name in DEFAULT_INPUTS}
+
+
 @dataclass
 class Encoded:
     inputs: dict  # input name -> (examples, max_length) int32

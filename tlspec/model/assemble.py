@@ -85,11 +85,12 @@ def assemble(validated: ValidatedSpec) -> Assembly:
         problems.raise_if_any()
     assembly = Assembly(model=model, built=built, validated=validated, inputs=inputs)
     # Every freeze section the spec uses changes the layers now (LoRA adds its adapters), so the model has
-    # the same weights in every phase and a checkpoint of any phase loads into a model built again.
+    # the same weights in every phase and a checkpoint of any phase loads into a model built again; the
+    # spec's own freeze section adapts them in apply_freeze.
     layers = built[validated.graph.backbone].layers
-    sections = [section for section in [*validated.phase_freezes, validated.freeze] if section is not None]
-    for section in {id(section): section for section in sections}.values():
-        problems.call(section, "adapt", layers)
+    for section in validated.phase_freezes:
+        if section is not None:
+            problems.call(section, "adapt", layers)
     problems.raise_if_any()
     apply_freeze(assembly, validated.freeze)
     return assembly

@@ -7,10 +7,9 @@ validated as if it still lived there.
 
 from __future__ import annotations
 
-import warnings
-
 import importlib.metadata as metadata
 import sys
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
