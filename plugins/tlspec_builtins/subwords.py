@@ -31,6 +31,9 @@ def tokenizer_inputs(options: TokenizerOptions, resolve) -> tuple[str, ...]:
     """The model inputs the preset's backbone takes (TensorFlow-free; without KerasHub too, whose absence
     the backbone reports)."""
     info = preset_info(options.preset, resolve, ("tokenizer", "preset"))
+    if info.image:
+        raise PlanError(f"preset {options.preset} holds a {info.class_name}, an image backbone: it has no tokenizer",
+                        ("tokenizer", "preset"))
     return info.text.inputs if info.text else DEFAULT_INPUTS
 
 

@@ -224,13 +224,19 @@ def test_text_classes_feed_the_preset_its_pieces(write_spec, tmp_path, presets):
           max_length: 10
           tokenizer: {{preset: {presets / 'tiny_bert'}}}
         """)
+    original = path.read_text()
     validated = validate_file(path)
     described = validated.description
     assert {name: field.shape for name, field in described.inputs.items()} == {
         "token_ids": (10,), "segment_ids": (10,), "padding_mask": (10,)}
     with pytest.raises(SpecError) as caught:
-        validate_file(write_spec(path.read_text().replace("max_length: 10", "max_length: 10\n  level: char")))
+        validate_file(write_spec(original.replace("max_length: 10", "max_length: 10\n  level: char")))
     assert "level: char and tokenizer do not go together" in str(caught.value)
+    with pytest.raises(SpecError) as caught:
+        validate_file(write_spec(original.replace(f"tokenizer: {{preset: {presets / 'tiny_bert'}}}",
+                                                          f"tokenizer: {{preset: {presets / 'tiny_vit'}}}")))
+    assert f"data.tokenizer.preset: preset {presets / 'tiny_vit'} holds a ViTBackbone, an image backbone: it has " \
+           "no tokenizer" in str(caught.value)
 
 
 def test_token_crossentropy_counts_only_positions_labelled_other_than_0(keras):
