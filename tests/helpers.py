@@ -7,8 +7,13 @@ from __future__ import annotations
 
 import json
 import os
+import signal
+import socket
 import subprocess
 import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -115,3 +120,42 @@ def make_image_folder(root: Path, counts: dict[str, int], size: int = 16, seed: 
             pixels = np.clip(np.array(COLOURS[name]) + rng.normal(0, 40, (size, size, 3)), 0, 255)
             Image.fromarray(pixels.astype("uint8")).save(folder / f"{name}.{index}.jpg", quality=90)
     return root
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@contextmanager
+def served(run_dir, *options: str, startup: float = 120) -> Iterator[str]:
+    """``tlspec serve RUN`` on a free port of 127.0.0.1, up (GET /health answers 200); yields its base URL
+    and stops it with Ctrl-C, failing the test if it does not stop."""
+    import httpx
+
+    port = free_port()
+    process = subprocess.Popen([*TLSPEC, "serve", str(run_dir), "--port", str(port), *options],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + startup
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{base}/health", timeout=2).status_code == 200:
+                break
+        except httpx.TransportError:
+            if process.poll() is not None:
+                pytest.fail(f"the server exited: {process.communicate()[1][-3000:]}")
+            time.sleep(0.3)
+    else:
+        process.kill()
+        pytest.fail(f"the server did not come up in {startup:.0f} s")
+    try:
+        yield base
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            pytest.fail("the server did not stop on Ctrl-C")

@@ -29,6 +29,7 @@ from tlspec.api import (
     read_utf8,
     split_indices,
 )
+from tlspec_builtins.corpora import add_nltk_path
 from tlspec_builtins.subwords import TokenizerOptions, describe_pieces, piece_encoder, tokenizer_inputs
 from tlspec_builtins.text_vocabulary import (
     OOV,
@@ -88,11 +89,7 @@ def read_sentences(config: TaggedConfig, context: DataContext) -> list[list[tupl
     import nltk
 
     if config.nltk_data:
-        folder = context.resolve_path(config.nltk_data)
-        if not folder.is_dir():
-            raise PlanError(f"folder not found: {config.nltk_data} (looked for {folder})", ("nltk_data",))
-        if str(folder) not in nltk.data.path:
-            nltk.data.path.append(str(folder))
+        add_nltk_path(config.nltk_data, context.resolve_path)
     try:
         if config.corpus == "conll2000":
             from nltk.corpus import conll2000

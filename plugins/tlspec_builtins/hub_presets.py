@@ -90,10 +90,10 @@ def hub_installed() -> bool:
     return importlib.util.find_spec("keras_hub") is not None
 
 
-def require_hub(field: tuple = ("plugin",)) -> None:
+def require_hub(field: tuple = ("plugin",), who: str = "the keras_hub backbone") -> None:
     """PlanError at ``field`` when KerasHub is not installed."""
     if not hub_installed():
-        raise PlanError(f"the keras_hub backbone needs KerasHub, which is not installed; {INSTALL_HINT}", field)
+        raise PlanError(f"{who} needs KerasHub, which is not installed; {INSTALL_HINT}", field)
 
 
 def looks_local(value: str) -> bool:

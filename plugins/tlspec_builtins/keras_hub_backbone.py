@@ -9,13 +9,20 @@ output is the sequence output, and every transformer block, ``sequence_output`` 
 data sources give theirs); its patch tokens are the output and, where the family has one, its
 feature pyramid levels are endpoints. The model is saved with KerasHub's own layers, which reload
 in safe mode.
+
+``architecture`` builds a new, randomly initialised backbone instead (``class: BertBackbone`` and its
+sizes), to pretrain: its vocabulary size is the data source's vocabulary (``masked_text`` learns one).
+``save_preset: true`` writes the trained backbone and its tokenizer as a KerasHub preset into
+``<run>/preset`` after training, which a later spec's ``preset`` (and its data's ``tokenizer``) names.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
 
-from pydantic import Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from tlspec.api import (
     Backbone,
@@ -34,6 +41,8 @@ from tlspec.api import (
 )
 from tlspec_builtins.common import component_layers
 from tlspec_builtins.hub_presets import (
+    IMAGE_FAMILIES,
+    TEXT_FAMILIES,
     PresetInfo,
     hub_installed,
     image_endpoints,
@@ -46,14 +55,45 @@ from tlspec_builtins.hub_presets import (
 NORMALISATIONS = ("LayerNormalization", "BatchNormalization")
 
 
+PRESET_FOLDER = "preset"
+# The tokenizer a preset of a new backbone gets: WordPiece families, whose vocabulary masked_text learns.
+WORDPIECE_TOKENIZERS = {"BertBackbone": "BertTokenizer", "DistilBertBackbone": "DistilBertTokenizer"}
+
+
+class ArchitectureOptions(BaseModel):
+    """A KerasHub backbone class and its constructor's arguments."""
+
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+
+    class_name: str = Field(alias="class", description="The KerasHub backbone class, e.g. BertBackbone.")
+
+    def arguments(self) -> dict[str, Any]:
+        return dict(self.model_extra or {})
+
+
 class KerasHubConfig(ComponentConfig):
-    preset: str = Field(description="A KerasHub preset name (bert_base_en, hf://…) or a local preset directory "
-                                    "(relative to the spec).")
+    preset: str | None = Field(None, description="A KerasHub preset name (bert_base_en, hf://…) or a local preset "
+                                                 "directory (relative to the spec).")
+    architecture: ArchitectureOptions | None = Field(
+        None, description="Instead of a preset: a new backbone, randomly initialised, to pretrain: {class: "
+                          "BertBackbone, num_layers: 2, num_heads: 2, hidden_dim: 128, intermediate_dim: 512, "
+                          "max_sequence_length: 64}; vocabulary_size defaults to the data's vocabulary.")
+    save_preset: bool = Field(False, description="After training, write the trained backbone and its tokenizer as a "
+                                                 "KerasHub preset in <run>/preset.")
     weights: bool = Field(True, description="Load the preset's pretrained weights (false: random initialisation).")
     output: str | None = Field(None, description="The endpoint that is the backbone's output; default: the "
                                                  "sequence output (text) or the patch tokens (images).")
     input_name: str = Field("image", pattern=r"^[A-Za-z_][A-Za-z0-9_]*$",
                             description="Image backbones: the name of the model input they create.")
+
+    @model_validator(mode="after")
+    def _one_source(self):
+        if (self.preset is None) == (self.architecture is None):
+            raise ValueError("give either preset (a pretrained backbone) or architecture (a new one), not "
+                             f"{'both' if self.preset else 'neither'}")
+        if self.architecture is not None and not self.weights:
+            raise ValueError("weights: false is for presets; an architecture is always randomly initialised")
+        return self
 
 
 class KerasHubBackbone(Backbone):
@@ -63,7 +103,9 @@ class KerasHubBackbone(Backbone):
 
     def plan(self, config: KerasHubConfig, inputs: Sequence[TensorInfo], context: PlanContext) -> ComponentPlan:
         require_hub()
-        info = preset_info(config.preset, context.resolve_path)
+        info = backbone_info(config, context)
+        if config.save_preset and config.architecture is not None:
+            _preset_tokenizer(info, context)  # a new backbone needs a vocabulary its preset can carry
         if inputs and info.text:
             raise PlanError(f"{info.class_name} creates its own inputs ({', '.join(info.text.inputs)}), which the "
                             "data source's tokenizer fills; remove 'from'", ("from",))
@@ -88,8 +130,8 @@ class KerasHubBackbone(Backbone):
 
     def build(self, config: KerasHubConfig, inputs: Sequence, context: PlanContext) -> Built:
         require_hub()
-        info = preset_info(config.preset, context.resolve_path)
-        backbone = load_backbone(info, config)
+        info = backbone_info(config, context)
+        backbone = new_backbone(info) if config.architecture is not None else load_backbone(info, config)
         layers = component_layers(backbone)
         tensors = _endpoint_tensors(backbone, layers)
         default = "sequence_output" if "sequence_output" in tensors else "output"
@@ -127,6 +169,93 @@ class KerasHubBackbone(Backbone):
         results = results if isinstance(results, list) else [results]
         return Built(output=results[0], endpoints=dict(zip(wanted, results[1:])), layers=layers,
                      inputs={} if inputs else {config.input_name: image})
+
+
+    def save_artifacts(self, config: KerasHubConfig, model_file: Path, run_dir: Path, context: PlanContext):
+        if not config.save_preset:
+            return []
+        import keras
+        import keras_hub
+
+        info = backbone_info(config, context)
+        trained = keras.saving.load_model(model_file, safe_mode=True, compile=False)
+        fresh = new_backbone(info) if config.architecture is not None else load_backbone(info, config)
+        trained_layers = {layer.name: layer for layer in trained.layers}
+        copied, untouched = 0, []
+        for layer in fresh.layers:
+            if not layer.weights:
+                continue
+            if layer.name not in trained_layers:  # nothing read it (BERT's pooled_dense under a token head)
+                untouched.append(layer.name)
+                continue
+            try:
+                layer.set_weights(trained_layers[layer.name].get_weights())
+            except ValueError as error:
+                raise PlanError(f"layer '{layer.name}' of the trained model does not fit the preset's: {error}",
+                                ("save_preset",)) from None
+            copied += 1
+        if copied == 0:
+            raise PlanError("the trained model holds none of the backbone's layers", ("save_preset",))
+        folder = run_dir / PRESET_FOLDER
+        if config.architecture is not None:
+            tokenizer_class, vocabulary, lowercase = _preset_tokenizer(info, context)
+            tokenizer = getattr(keras_hub.models, tokenizer_class)(vocabulary=list(vocabulary), lowercase=lowercase)
+        else:
+            tokenizer = keras_hub.tokenizers.Tokenizer.from_preset(info.preset)
+        fresh.save_to_preset(str(folder))
+        tokenizer.save_to_preset(str(folder))
+        kept = (f"; {', '.join(untouched)} did not train (nothing read it) and keeps its "
+                f"{'initial' if config.architecture is not None else 'preset'} weights") if untouched else ""
+        context.note(f"wrote the trained {type(fresh).__name__} ({copied} layers, {fresh.count_params():,} "
+                     f"parameters) and its tokenizer as a KerasHub preset: {folder}{kept}")
+        return sorted(path for path in folder.rglob("*") if path.is_file())
+
+
+def backbone_info(config: KerasHubConfig, context: PlanContext) -> PresetInfo:
+    """What is known of the backbone before it is built: a preset's config, or the architecture's."""
+    if config.architecture is None:
+        return preset_info(config.preset, context.resolve_path)
+    name = config.architecture.class_name
+    known = {**TEXT_FAMILIES, **IMAGE_FAMILIES}
+    if name not in known:
+        raise PlanError(f"unknown architecture class '{name}'{did_you_mean(name, known)}; classes tlspec builds: "
+                        f"{one_of(sorted(known))}", ("architecture", "class"))
+    arguments = config.architecture.arguments()
+    if name in TEXT_FAMILIES:
+        vocabulary = (context.data.vocabularies.get("token_ids") if context.data is not None else None)
+        given = arguments.get("vocabulary_size")
+        if given is None and vocabulary is None:
+            raise PlanError("a new text backbone needs vocabulary_size: give it, or read data whose source learns "
+                            "a vocabulary (masked_text)", ("architecture",))
+        if given is not None and vocabulary is not None and given != len(vocabulary):
+            raise PlanError(f"vocabulary_size is {given} but the data's vocabulary has {len(vocabulary)} tokens; "
+                            "leave it out to use the data's", ("architecture", "vocabulary_size"))
+        arguments.setdefault("vocabulary_size", len(vocabulary) if vocabulary is not None else given)
+    return PresetInfo(f"architecture {name}", True, name, arguments)
+
+
+def new_backbone(info: PresetInfo):
+    import keras_hub
+
+    try:
+        return getattr(keras_hub.models, info.class_name)(**info.config)
+    except (TypeError, ValueError) as error:
+        raise PlanError(f"KerasHub cannot build {info.class_name} from these arguments: {error}",
+                        ("architecture",)) from None
+
+
+def _preset_tokenizer(info: PresetInfo, context: PlanContext) -> tuple[str, tuple[str, ...], bool]:
+    """The tokenizer class, vocabulary and casing a new backbone's preset gets."""
+    if info.class_name not in WORDPIECE_TOKENIZERS:
+        raise PlanError(f"save_preset writes a WordPiece tokenizer, which {info.class_name} does not read; "
+                        f"classes that read one: {one_of(WORDPIECE_TOKENIZERS)}", ("save_preset",))
+    vocabulary = context.data.vocabularies.get("token_ids") if context.data is not None else None
+    if not vocabulary:
+        raise PlanError("save_preset needs the vocabulary the data source learned (masked_text has one), to write "
+                        "the preset's tokenizer", ("save_preset",))
+    # A vocabulary learned from lowercased text has no capitals outside its special tokens.
+    lowercase = not any(ch.isupper() for token in vocabulary if not token.startswith("[") for ch in token)
+    return WORDPIECE_TOKENIZERS[info.class_name], tuple(vocabulary), lowercase
 
 
 def load_backbone(info: PresetInfo, config: KerasHubConfig):

@@ -38,10 +38,13 @@ def tokenizer_inputs(options: TokenizerOptions, resolve) -> tuple[str, ...]:
 
 
 def describe_pieces(options: TokenizerOptions, max_length: int, what: str) -> dict[str, str]:
-    """``input_preprocessing`` of a source reading ``what`` (a sentence, a text) through a preset's tokenizer."""
-    return {name: f"{what} split into words and punctuation, each word split by the tokenizer of preset "
-                  f"{options.preset} between its start and end tokens, padded to {max_length} (int32)"
-            for name in DEFAULT_INPUTS}
+    """``input_preprocessing`` of a source reading ``what`` (a sentence, a text) through a preset's tokenizer;
+    an export lists the inputs its model has (``segment_ids`` only for BERT)."""
+    return {"token_ids": f"{what} split into words and punctuation, each word split by the tokenizer of preset "
+                         f"{options.preset} between its start and end tokens, padded with its pad id to "
+                         f"{max_length} ids (int32)",
+            "padding_mask": "1 for each of those ids, 0 for padding (int32)",
+            "segment_ids": f"{max_length} zeros (int32): every piece is in the first segment"}
 
 
 @dataclass
@@ -53,29 +56,34 @@ class Encoded:
 
 
 class PieceEncoder:
-    """One preset's tokenizer, with every word's pieces remembered."""
+    """A KerasHub tokenizer splitting words into pieces, with every word's pieces remembered."""
 
-    def __init__(self, options: TokenizerOptions, resolve, max_length: int):
+    def __init__(self, tokenizer, inputs: Sequence[str], max_length: int):
+        self.tokenizer = tokenizer
+        self.inputs = tuple(inputs)
+        self.max_length = max_length
+        if max_length < 3:
+            raise PlanError(f"max_length {max_length} leaves no room for a word between the start and end tokens",
+                            ("max_length",))
+        self.start = _first_id(tokenizer, "cls_token_id", "start_token_id")
+        self.end = _first_id(tokenizer, "sep_token_id", "end_token_id")
+        self.pad = _first_id(tokenizer, "pad_token_id") or 0
+        self.unknown = _first_id(tokenizer, "unk_token_id", "oov_token_id")
+        self.spaced = "BytePair" in "".join(type(c).__name__ for c in type(tokenizer).__mro__)
+        self.pieces: dict[str, list[int]] = {}
+
+    @classmethod
+    def from_preset(cls, options: TokenizerOptions, resolve, max_length: int) -> PieceEncoder:
         require_hub(("tokenizer",))
         import keras_hub
 
         info = preset_info(options.preset, resolve, ("tokenizer", "preset"))
         try:
-            self.tokenizer = keras_hub.tokenizers.Tokenizer.from_preset(info.preset)
+            tokenizer = keras_hub.tokenizers.Tokenizer.from_preset(info.preset)
         except Exception as error:
             raise PlanError(f"KerasHub cannot load the tokenizer of preset {options.preset!r}: "
                             f"{type(error).__name__}: {str(error).strip()[:300]}", ("tokenizer", "preset")) from None
-        self.inputs = info.text.inputs if info.text else DEFAULT_INPUTS
-        self.max_length = max_length
-        if max_length < 3:
-            raise PlanError(f"max_length {max_length} leaves no room for a word between the start and end tokens",
-                            ("max_length",))
-        self.start = _first_id(self.tokenizer, "cls_token_id", "start_token_id")
-        self.end = _first_id(self.tokenizer, "sep_token_id", "end_token_id")
-        self.pad = _first_id(self.tokenizer, "pad_token_id") or 0
-        self.unknown = _first_id(self.tokenizer, "unk_token_id", "oov_token_id")
-        self.spaced = "BytePair" in "".join(type(c).__name__ for c in type(self.tokenizer).__mro__)
-        self.pieces: dict[str, list[int]] = {}
+        return cls(tokenizer, info.text.inputs if info.text else DEFAULT_INPUTS, max_length)
 
     def _learn(self, words: Sequence[str]) -> None:
         new = sorted({word for word in words if word not in self.pieces})
@@ -137,5 +145,5 @@ def piece_encoder(options: TokenizerOptions, resolve, max_length: int) -> PieceE
     """One encoder per preset and length in a process: describe, datasets and predict share it."""
     key = (str(resolve(options.preset)) if "://" not in options.preset else options.preset, max_length)
     if key not in _ENCODERS:
-        _ENCODERS[key] = PieceEncoder(options, resolve, max_length)
+        _ENCODERS[key] = PieceEncoder.from_preset(options, resolve, max_length)
     return _ENCODERS[key]

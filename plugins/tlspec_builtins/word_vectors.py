@@ -11,7 +11,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PositiveInt
 
-from tlspec.api import PlanContext, PlanError, read_utf8
+from tlspec.api import PlanContext, PlanError
+from tlspec_builtins.corpora import content_digest, plain_sentences
 
 
 class VectorsOptions(BaseModel):
@@ -60,26 +61,10 @@ def _corpus_sentences(options: VectorsOptions, context: PlanContext) -> tuple[li
     """Sentences and a fingerprint of their content."""
     if not options.corpus:
         raise PlanError("vectors.source train needs vectors.corpus", ("vectors", "corpus"))
-    if options.corpus in ("brown", "treebank", "conll2000"):
-        import nltk
-
-        try:
-            sentences = [list(s) for s in getattr(nltk.corpus, options.corpus).sents()]
-        except LookupError:
-            raise PlanError(f"NLTK cannot find the {options.corpus} corpus; set NLTK_DATA", ("vectors", "corpus")) \
-                from None
-    else:
-        path = context.resolve_path(options.corpus)
-        if not path.is_file():
-            raise PlanError(f"corpus file not found: {options.corpus} (looked for {path})", ("vectors", "corpus"))
-        sentences = [line.split() for line in read_utf8(path, ("vectors", "corpus")).splitlines() if line.strip()]
+    sentences = plain_sentences(options.corpus, context.resolve_path, ("vectors", "corpus"))
     if options.lowercase:
         sentences = [[w.lower() for w in s] for s in sentences]
-    digest = hashlib.sha256()
-    for sentence in sentences:
-        digest.update(" ".join(sentence).encode("utf-8"))
-        digest.update(b"\n")
-    return sentences, digest.hexdigest()
+    return sentences, content_digest(sentences)
 
 
 def _trained(options: VectorsOptions, context: PlanContext, seed: int | None):

@@ -1,4 +1,5 @@
-"""Text transfer on the real corpora in ../shared/data: the lecture's POS recipe, a better tagger, multitask."""
+"""Text transfer on the real corpora in ../shared/data: the lecture's POS recipe, a better tagger, multitask,
+and the declared pretrain → preset → fine-tune loop (shortened; bench/bert_pos.py runs it whole)."""
 
 import json
 
@@ -40,3 +41,21 @@ def test_pos_and_chunk_multitask_reports_both_heads(tmp_path):
     print(f"\nmultitask: pos {test['pos']['token_accuracy']:.4f}, chunk {test['chunk']['token_accuracy']:.4f}")
     assert test["pos"]["token_accuracy"] >= 0.93
     assert test["chunk"]["token_accuracy"] >= 0.9
+
+
+def test_bert_pretrained_on_brown_is_written_as_a_preset_and_fine_tuned_on_treebank(tmp_path):
+    pytest.importorskip("keras_hub")
+    pytest.importorskip("tokenizers")
+    # The shipped specs, shortened: 3,000 Brown sentences once, then 3 epochs of tagging.
+    stdout, pretrained = train_cli("bert_brown_pretrain.yaml", tmp_path / "bert", "data.max_sentences=3000",
+                                   "data.copies=1")
+    assert "as a KerasHub preset" in stdout and (tmp_path / "bert" / "preset" / "config.json").exists()
+    assert pretrained["test"]["mlm"]["tokens"] >= 100
+    preset = tmp_path / "bert" / "preset"
+    _, tagged = train_cli("pos_treebank_bert.yaml", tmp_path / "pos", f"backbone.preset={preset}",
+                          f"data.tokenizer.preset={preset}", "train.epochs=3")
+    pos = tagged["test"]["pos"]
+    print(f"\nBERT (3,000 Brown sentences, 3 epochs of tagging): {pos['token_accuracy']:.4f} on "
+          f"{pos['tokens']} words")
+    assert pos["tokens"] >= 13_000  # words of the 587 test sentences that fit in 64 pieces
+    assert pos["token_accuracy"] >= 0.6

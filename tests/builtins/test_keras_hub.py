@@ -194,14 +194,14 @@ def test_layer_wise_decay_runs_over_the_blocks_with_the_embeddings_as_one(write_
 def test_words_become_pieces_and_each_first_piece_carries_the_label(presets):
     from tlspec_builtins.subwords import PieceEncoder, TokenizerOptions
 
-    options = TokenizerOptions(preset=str(presets / "tiny_bert"))
-    encoded = PieceEncoder(options, lambda value: presets / value, 8).encode([["the", "Quick", "dog"]], [[[1, 2, 3]]])
+    options, resolve = TokenizerOptions(preset=str(presets / "tiny_bert")), (lambda value: presets / value)
+    encoded = PieceEncoder.from_preset(options, resolve, 8).encode([["the", "Quick", "dog"]], [[[1, 2, 3]]])
     assert encoded.inputs["token_ids"].tolist() == [[2, 6, 14, 15, 10, 3, 0, 0]]  # [CLS] the qu ##ick dog [SEP]
     assert encoded.inputs["padding_mask"].tolist() == [[1, 1, 1, 1, 1, 1, 0, 0]]
     assert encoded.inputs["segment_ids"].tolist() == [[0] * 8]
     assert encoded.labels[0].tolist() == [[0, 1, 2, 0, 3, 0, 0, 0]]
     assert encoded.starts == [[1, 2, 4]] and encoded.cut == 0
-    short = PieceEncoder(options, lambda value: presets / value, 5).encode([["the", "quick", "dog"]])
+    short = PieceEncoder.from_preset(options, resolve, 5).encode([["the", "quick", "dog"]])
     assert short.inputs["token_ids"].tolist() == [[2, 6, 14, 15, 3]]  # 'dog' does not fit: the sentence is cut
     assert short.starts == [[1, 2]] and short.cut == 1
 

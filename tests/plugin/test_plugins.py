@@ -26,8 +26,8 @@ def test_builtins_come_from_the_tlspec_distribution_through_entry_points():
     assert set(registry.names("backbone")) == {"keras_app", "keras_file", "keras_hub", "mlp", "word_embedding", "rnn",
                                                "char_cnn", "text_cnn", "small_cnn"}
     assert registry.names("head") == ["classifier", "coral", "regression", "sequence_decoder", "token_classifier"]
-    assert registry.names("data") == ["arrays", "feature_table", "image_folder", "inline", "nltk_tagged",
-                                      "parallel_text", "synthetic_shapes", "text_classes"]
+    assert registry.names("data") == ["arrays", "feature_table", "image_folder", "inline", "masked_text",
+                                      "nltk_tagged", "parallel_text", "synthetic_shapes", "text_classes"]
     assert registry.names("freeze") == ["all", "blocks", "bottom_share", "fraction", "lora", "none", "pattern",
                                         "train_last", "until"]
     assert registry.names("transform") == ["devanagari_to_urdu", "lowercase", "strip_accents", "unicode_normalise",

@@ -3,28 +3,18 @@
 import base64
 import json
 import re
-import signal
-import socket
-import subprocess
 import textwrap
-import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from helpers import CNN_SPEC, TLSPEC, make_image_folder
+from helpers import CNN_SPEC, make_image_folder, served
 from tlspec.spec.validate import validate_file
 from tlspec.training.runner import train
 
 httpx = pytest.importorskip("httpx")
 pytest.importorskip("fastapi")
 pytest.importorskip("uvicorn")
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -35,30 +25,8 @@ def server(tmp_path_factory, keras):
         make_image_folder(root / "images" / split, {"cat": count, "dog": count}, seed=seed)
     (root / "spec.yaml").write_text(textwrap.dedent(CNN_SPEC.format(augmentation="", cache="")), encoding="utf-8")
     train(validate_file(root / "spec.yaml"), out=root / "run", verbose=0)
-    image_data = root / "images"
-    port = free_port()
-    process = subprocess.Popen([*TLSPEC, "serve", root / "run", "--port", str(port), "--max-wait-ms", "100",
-                                "--max-request-bytes", "200000", "--max-items", "8"],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{base}/health", timeout=2).status_code == 200:
-                break
-        except httpx.TransportError:
-            assert process.poll() is None, process.communicate()[1][-3000:]
-            time.sleep(0.3)
-    else:
-        process.kill()
-        pytest.fail("the server did not come up in 120 s")
-    yield base, image_data
-    process.send_signal(signal.SIGINT)
-    try:
-        process.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        pytest.fail("the server did not stop on Ctrl-C")
+    with served(root / "run", "--max-wait-ms", "100", "--max-request-bytes", "200000", "--max-items", "8") as base:
+        yield base, root / "images"
 
 
 def test_health_metadata_docs_and_predictions(server):
@@ -75,7 +43,8 @@ def test_health_metadata_docs_and_predictions(server):
     answer = httpx.post(f"{base}/predict", files=files, data={"top_k": "2"})
     assert answer.status_code == 200, answer.text
     predictions = answer.json()["predictions"]
-    assert [(p["input"], p["heads"]["animal"]["label"]) for p in predictions] == [("cat.jpg", "cat"), ("dog.jpg", "dog")]
+    assert [(p["input"], p["heads"]["animal"]["label"]) for p in predictions] == [("cat.jpg", "cat"),
+                                                                                   ("dog.jpg", "dog")]
     assert [entry["label"] for entry in predictions[1]["heads"]["animal"]["top"]] == ["dog", "cat"]
     encoded = {"instances": [{"b64": base64.b64encode(cat.read_bytes()).decode(), "name": "a.jpg"}]}
     assert httpx.post(f"{base}/predict", json=encoded).json()["predictions"][0]["heads"]["animal"]["label"] == "cat"

@@ -13,6 +13,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, ClassVar
 
 from tlspec.errors import PlanError
@@ -55,6 +56,13 @@ class Backbone(Plugin):
     @abstractmethod
     def build(self, config: ComponentConfig, inputs: Sequence[Any], context: PlanContext) -> Built:
         ...
+
+    def save_artifacts(self, config: ComponentConfig, model_file: Path, run_dir: Path,
+                       context: PlanContext) -> list[Path]:
+        """After training: files this component writes into ``run_dir`` beside the saved model (a
+        KerasHub preset a later spec loads, say). ``model_file`` is the kept model, adapters merged,
+        which the method may load. Returns the paths written; default: none."""
+        return []
 
 
 class Head(Plugin):

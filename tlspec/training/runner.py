@@ -17,7 +17,7 @@ from pathlib import Path
 import yaml
 
 from tlspec.distribute.strategy import Distribution, weights_digest
-from tlspec.errors import Location, Problem, SpecError, TlspecError
+from tlspec.errors import Location, PlanError, Problem, SpecError, TlspecError
 from tlspec.model.assemble import assemble
 from tlspec.model.compile import compile_model
 from tlspec.model.evaluate import evaluate_splits
@@ -144,11 +144,32 @@ def evaluate(session: Session, data: TrainingData) -> dict:
     return metrics
 
 
+def save_artifacts(session: Session) -> list[Path]:
+    """What the backbone and blocks write beside the kept model (a KerasHub preset, say)."""
+    graph, written = session.validated.graph, []
+    for component in graph.components.values():
+        if component.role == "head":
+            continue
+        context = graph.context(component)
+        context.notes = []
+        try:
+            written += component.section.plugin.save_artifacts(component.section.config, session.run.file(MODEL),
+                                                               session.run.path, context)
+        except PlanError as error:
+            where = ".".join(str(part) for part in component.path + error.field)
+            raise TlspecError(f"{where}: the model is saved, but {error.message}") from None
+        for note in context.notes:
+            print(f"note: {note}")
+            session.info.notes.append(note)
+    return written
+
+
 def finish(session: Session, data: TrainingData, metrics: dict) -> TrainResult:
     from tlspec.training.curves import plot_history
 
     run, info = session.run, session.info
     run.write_json(METRICS, metrics)
+    artifacts = save_artifacts(session) if session.distribution.is_chief else []
     plot_history(session.history, run.file(CURVES), session.spec.name)
     seconds = time.perf_counter() - session.started
     if session.distribution.kind != "none":
@@ -161,7 +182,7 @@ def finish(session: Session, data: TrainingData, metrics: dict) -> TrainResult:
     run.write_info(info)
     if session.trackers is not None:
         extra = session.reporter(run.path) if session.reporter is not None else []
-        files = [run.file(name) for name in (MODEL, METRICS, CURVES, HISTORY, SPEC)] + list(extra)
+        files = [run.file(name) for name in (MODEL, METRICS, CURVES, HISTORY, SPEC)] + artifacts + list(extra)
         session.trackers.finish(metrics, files, len(session.history))
         run.write_info(info)  # with any tracker's note
     return TrainResult(run, metrics, session.history, info.phases, seconds, session.distribution.is_chief)
