@@ -30,7 +30,14 @@ from tlspec.api import (
     split_indices,
 )
 from tlspec_builtins.corpora import add_nltk_path
-from tlspec_builtins.subwords import TokenizerOptions, describe_pieces, piece_encoder, tokenizer_inputs
+from tlspec_builtins.subwords import (
+    TokenizerOptions,
+    describe_pieces,
+    piece_encoder,
+    run_encoder,
+    saved_tokenizer,
+    tokenizer_inputs,
+)
 from tlspec_builtins.text_vocabulary import (
     OOV,
     PAD,
@@ -220,7 +227,10 @@ class NltkTagged(DataSource):
 
     def prediction_state(self, config: TaggedConfig, context: DataContext) -> dict:
         _, _, vocabulary, _, characters = self._prepare(config, context)
-        return {"vocabulary": vocabulary if config.tokenizer is None else None, "characters": characters}
+        if config.tokenizer is not None:
+            return {"vocabulary": None, "characters": None,
+                    "tokenizer": saved_tokenizer(config.tokenizer, context.resolve_path)}
+        return {"vocabulary": vocabulary, "characters": characters}
 
     def prediction_inputs(self, config: TaggedConfig, context: DataContext, items: Sequence[str]):
         if config.tokenizer is not None:
@@ -243,7 +253,7 @@ class NltkTagged(DataSource):
         for item, found in zip(items, words):
             if not found:
                 raise PlanError(f"nothing to tag in {item!r}")
-        encoded = piece_encoder(config.tokenizer, context.resolve_path, config.max_length).encode(words)
+        encoded = run_encoder(config.tokenizer, context, config.max_length).encode(words)
         for item, found, starts in zip(items, words, encoded.starts):
             if len(starts) < len(found):
                 raise PlanError(f"{item[:40]!r}… has more pieces than this model reads ({config.max_length}, "

@@ -34,7 +34,7 @@ from tlspec.api import (
     split_indices,
     target_head,
 )
-from tlspec_builtins.subwords import TokenizerOptions, describe_pieces, piece_encoder, tokenizer_inputs
+from tlspec_builtins.subwords import TokenizerOptions, describe_pieces, run_encoder, saved_tokenizer, tokenizer_inputs
 from tlspec_builtins.text_documents import deduplicate, keep_classes, read_class_files, read_folder, read_table
 from tlspec_builtins.text_vocabulary import OOV, PAD, VocabularyOptions, build_vocabulary, encode, tokenize
 
@@ -186,7 +186,7 @@ class TextClasses(DataSource):
                 vocabulary: list[str]) -> dict:
         """Model inputs of tokenized documents: word ids, or the preset's pieces."""
         if config.tokenizer is not None:
-            encoded = piece_encoder(config.tokenizer, context.resolve_path, config.max_length).encode(tokens)
+            encoded = run_encoder(config.tokenizer, context, config.max_length).encode(tokens)
             if encoded.cut:
                 context.note(f"{encoded.cut} document{'s' if encoded.cut != 1 else ''} cut at max_length "
                              f"{config.max_length} pieces")
@@ -245,6 +245,8 @@ class TextClasses(DataSource):
         return [texts[i] for i in splits.get(split, [])]
 
     def prediction_state(self, config: TextClassesConfig, context: DataContext) -> dict:
+        if config.tokenizer is not None:
+            return {"vocabulary": [], "tokenizer": saved_tokenizer(config.tokenizer, context.resolve_path)}
         return {"vocabulary": self._prepare(config, context)[4]}
 
     def prediction_inputs(self, config: TextClassesConfig, context: DataContext, items: Sequence[str]):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -128,6 +129,59 @@ class PieceEncoder:
             encoded.inputs["segment_ids"] = np.zeros((count, length), dtype="int32")
         encoded.inputs = {name: encoded.inputs[name] for name in self.inputs if name in encoded.inputs}
         return encoded
+
+
+def saved_tokenizer(options: TokenizerOptions, resolve) -> dict:
+    """The preset's tokenizer as the files ``save_to_preset`` writes (base64), for a run's data state: the
+    run then predicts, evaluates and serves with its own copy, whether or not the preset is still there."""
+    import base64
+    import json
+    import tempfile
+
+    encoder = piece_encoder(options, resolve, 3)
+    tokenizer, backbone = encoder.tokenizer, encoder.tokenizer.backbone_cls
+    with tempfile.TemporaryDirectory() as folder:
+        root = Path(folder)
+        tokenizer.save_to_preset(folder)
+        # from_preset checks the backbone class a preset's config.json names; the class is all it needs.
+        (root / "config.json").write_text(json.dumps({
+            "module": backbone.__module__, "class_name": backbone.__name__, "config": {},
+            "registered_name": f"keras_hub>{backbone.__name__}"}))
+        files = {str(path.relative_to(root)): base64.b64encode(path.read_bytes()).decode("ascii")
+                 for path in sorted(root.rglob("*")) if path.is_file()}
+    return {"inputs": list(encoder.inputs), "files": files}
+
+
+def run_encoder(options: TokenizerOptions, context, max_length: int) -> PieceEncoder:
+    """When predicting, the run's own tokenizer (its data state) where it saved one; else the preset's."""
+    saved = (context.state or {}).get("tokenizer")
+    if not saved:
+        return piece_encoder(options, context.resolve_path, max_length)
+    import base64
+    import hashlib
+    import json
+    import tempfile
+
+    key = (hashlib.sha256(json.dumps(saved, sort_keys=True).encode()).hexdigest(), max_length)
+    if key not in _ENCODERS:
+        require_hub(("tokenizer",))
+        import keras_hub
+
+        with tempfile.TemporaryDirectory() as folder:
+            root = Path(folder).resolve()
+            for name, content in saved["files"].items():
+                path = root / name
+                if root not in path.resolve().parents:
+                    raise PlanError(f"the run's saved tokenizer names a file outside its folder: {name}")
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_bytes(base64.b64decode(content))
+            try:
+                tokenizer = keras_hub.tokenizers.Tokenizer.from_preset(folder)
+            except Exception as error:
+                raise PlanError(f"KerasHub cannot load the run's saved tokenizer: {type(error).__name__}: "
+                                f"{str(error).strip()[:300]}") from None
+        _ENCODERS[key] = PieceEncoder(tokenizer, saved["inputs"], max_length)
+    return _ENCODERS[key]
 
 
 def _first_id(tokenizer, *names: str) -> int | None:

@@ -58,4 +58,4 @@ def test_bert_pretrained_on_brown_is_written_as_a_preset_and_fine_tuned_on_treeb
     print(f"\nBERT (3,000 Brown sentences, 3 epochs of tagging): {pos['token_accuracy']:.4f} on "
           f"{pos['tokens']} words")
     assert pos["tokens"] >= 13_000  # words of the 587 test sentences that fit in 64 pieces
-    assert pos["token_accuracy"] >= 0.6
+    assert pos["token_accuracy"] >= 0.75  # 0.806 measured

@@ -181,7 +181,17 @@ def test_pretrain_writes_a_preset_that_a_second_spec_fine_tunes(write_spec, corp
     tuned = train(validated, out="tagger", verbose=0)
     assert tuned.metrics["test"]["pos"]["tokens"] == 12 * 6
 
-    # Served: texts go in, the preset's tokenizer splits them, tags per word come out.
+    # The run keeps its own copy of the tokenizer: pretraining again into the same folder (here: its
+    # vocabulary reordered) changes nothing the trained tagger reads.
+    before = run_cli("predict", "tagger", "the dog sees a cat .", "--json")
+    assert before.returncode == 0, before.stderr
+    file = preset / "assets" / "tokenizer" / "vocabulary.txt"
+    lines = file.read_text().split("\n")
+    file.write_text("\n".join(lines[:5] + lines[5:][::-1]))
+    after = run_cli("predict", "tagger", "the dog sees a cat .", "--json")
+    assert json.loads(after.stdout) == json.loads(before.stdout)
+
+    # Served: texts go in, tags per word come out.
     httpx = pytest.importorskip("httpx")
     pytest.importorskip("fastapi")
     with served(corpus / "tagger") as base:
