@@ -98,7 +98,8 @@ class KerasHubConfig(ComponentConfig):
 
 class KerasHubBackbone(Backbone):
     name = "keras_hub"
-    summary = "A KerasHub preset (BERT, RoBERTa, DeBERTa, XLM-R, ViT, DINOv2, …), by name or local directory."
+    summary = ("A KerasHub preset (BERT, RoBERTa, DeBERTa, XLM-R, ViT, DINOv2, …), by name or local directory, "
+               "or a new one from an architecture; save_preset writes the trained one as a preset.")
     Config = KerasHubConfig
 
     def plan(self, config: KerasHubConfig, inputs: Sequence[TensorInfo], context: PlanContext) -> ComponentPlan:
