@@ -21,14 +21,17 @@ def add_nltk_path(folder: str, resolve, field: tuple = ("nltk_data",)) -> None:
         nltk.data.path.append(str(path))
 
 
-def plain_sentences(corpus: str, resolve, field: tuple) -> list[list[str]]:
+def plain_sentences(corpus: str, resolve, field: tuple, limit: int | None = None) -> list[list[str]]:
     """``corpus``: brown, treebank, conll2000 (NLTK, through NLTK_DATA), or a file of one sentence per
-    line, words separated by spaces (relative to the spec)."""
+    line, words separated by spaces (relative to the spec); the first ``limit`` sentences, if given."""
     if corpus in PLAIN_CORPORA:
+        import itertools
+
         import nltk
 
         try:
-            return [list(s) for s in getattr(nltk.corpus, corpus).sents()]
+            # NLTK reads its corpora lazily: a limit reads only the sentences it keeps.
+            return [list(s) for s in itertools.islice(getattr(nltk.corpus, corpus).sents(), limit)]
         except LookupError:
             raise PlanError(f"NLTK cannot find the {corpus} corpus; set NLTK_DATA to a folder holding "
                             f"corpora/{corpus}.zip", field) from None
@@ -36,7 +39,7 @@ def plain_sentences(corpus: str, resolve, field: tuple) -> list[list[str]]:
     if not path.is_file():
         raise PlanError(f"corpus file not found: {corpus} (looked for {path}); named corpora: "
                         f"{', '.join(PLAIN_CORPORA)}", field)
-    return [line.split() for line in read_utf8(path, field).splitlines() if line.strip()]
+    return [line.split() for line in read_utf8(path, field).splitlines() if line.strip()][:limit]
 
 
 def content_digest(sentences: list[list[str]]) -> str:

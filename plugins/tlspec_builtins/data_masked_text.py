@@ -70,8 +70,8 @@ class MaskedText(DataSource):
             raise PlanError(f"no head named '{config.target}'; heads: {one_of(context.heads)}", ("target",))
         if config.nltk_data:
             add_nltk_path(config.nltk_data, context.resolve_path)
-        sentences = [s for s in plain_sentences(config.corpus, context.resolve_path, ("corpus",)) if s]
-        sentences = sentences[: config.max_sentences] if config.max_sentences else sentences
+        sentences = [s for s in plain_sentences(config.corpus, context.resolve_path, ("corpus",),
+                                                config.max_sentences) if s]
         if len(sentences) < 3:
             raise PlanError(f"the {config.corpus} corpus has {len(sentences)} sentences; train, validation and test "
                             "need at least one each", ("corpus",))
