@@ -18,6 +18,9 @@ from tlspec.api import PlanError, TensorInfo
 
 INSTALL_HINT = "install it with: pip install 'tlspec[hub]'"
 MAX_CONFIG_BYTES = 4 * 1024 * 1024  # a backbone's config.json is a few kilobytes
+MAX_BLOCKS = 1024  # the deepest KerasHub presets have under 100; more is a typo, and validate lists every block
+MAX_PARAMETERS = 20_000_000_000  # 80 GB of float32 weights: beyond any machine tlspec trains on
+SIZES = ("num_layers", "num_heads", "hidden_dim", "intermediate_dim", "max_sequence_length", "vocabulary_size")
 
 
 @dataclass(frozen=True)
@@ -106,6 +109,7 @@ def preset_info(value: str, resolve, field: tuple = ("preset",)) -> PresetInfo:
     path = resolve(value) if "://" not in value else None
     if path is not None and path.is_dir():
         class_name, config = read_backbone_config(path, field)
+        check_sizes(config, lambda key: field, f"{path / 'config.json'}: ")
         return PresetInfo(str(path), True, class_name, config)
     if looks_local(value):
         raise PlanError(f"preset directory not found: {value} (looked for {path}); a local preset is a folder "
@@ -130,6 +134,30 @@ def read_backbone_config(folder: Path, field: tuple) -> tuple[str, dict]:
             or not isinstance(data.get("config"), dict):
         raise PlanError(f"{config_file} does not describe a KerasHub backbone (no class_name and config)", field)
     return data["class_name"], data["config"]
+
+
+def check_sizes(config: dict, field_of, prefix: str = "") -> None:
+    """Sizes are positive whole numbers, the blocks few enough to list, the weights few enough to hold."""
+    for key in SIZES:
+        value = config.get(key)
+        if key in config and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+            raise PlanError(f"{prefix}{key} must be a positive whole number, got {value!r}", field_of(key))
+    blocks = config.get("num_layers", 0)
+    if blocks > MAX_BLOCKS:
+        raise PlanError(f"{prefix}num_layers is {blocks:,}; tlspec builds at most {MAX_BLOCKS:,} blocks (the deepest "
+                        "KerasHub presets have under 100)", field_of("num_layers"))
+    weights = estimated_parameters(config)
+    if weights > MAX_PARAMETERS:
+        raise PlanError(f"{prefix}these sizes make about {weights:.3g} weights ({weights * 4 / 1e9:,.0f} GB as "
+                        f"float32); tlspec builds at most {MAX_PARAMETERS:,}", field_of("hidden_dim"))
+
+
+def estimated_parameters(config: dict) -> int:
+    """A transformer's weights, roughly: embeddings plus, per block, attention (4h²) and feed-forward (2hi)."""
+    hidden = config.get("hidden_dim", 0)
+    inner = config.get("intermediate_dim", 4 * hidden)
+    rows = config.get("vocabulary_size", 0) + config.get("max_sequence_length", 0)
+    return rows * hidden + config.get("num_layers", 0) * (4 * hidden * hidden + 2 * hidden * inner)
 
 
 def _size(config: dict, key: str) -> int | None:

@@ -44,6 +44,7 @@ from tlspec_builtins.hub_presets import (
     IMAGE_FAMILIES,
     TEXT_FAMILIES,
     PresetInfo,
+    check_sizes,
     hub_installed,
     image_endpoints,
     image_input,
@@ -222,6 +223,7 @@ def backbone_info(config: KerasHubConfig, context: PlanContext) -> PresetInfo:
         raise PlanError(f"unknown architecture class '{name}'{did_you_mean(name, known)}; classes tlspec builds: "
                         f"{one_of(sorted(known))}", ("architecture", "class"))
     arguments = config.architecture.arguments()
+    check_sizes(arguments, lambda key: ("architecture", key))
     if name in TEXT_FAMILIES:
         vocabulary = (context.data.vocabularies.get("token_ids") if context.data is not None else None)
         given = arguments.get("vocabulary_size")

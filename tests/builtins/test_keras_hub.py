@@ -88,6 +88,22 @@ def test_a_local_preset_is_validated_without_tensorflow_from_its_config(write_sp
         "'transformer_layer_0' or 'transformer_layer_1'?)")
 
 
+def test_a_preset_config_no_machine_could_build_is_located_at_its_first_reader(write_spec, tmp_path, presets):
+    import shutil
+
+    shutil.copytree(presets / "tiny_bert", tmp_path / "deep")
+    config_file = tmp_path / "deep" / "config.json"
+    config = json.loads(config_file.read_text())
+    config["config"]["num_layers"] = 10**40  # validate lists every block: this must stop before the list
+    config_file.write_text(json.dumps(config))
+    write_tagged(tmp_path / "tiny.pos")
+    with pytest.raises(SpecError) as caught:
+        validate_file(write_spec(TAGGER.format(preset=tmp_path / "deep", freeze="none", source="backbone", epochs=1)))
+    assert str(caught.value).splitlines()[0] == (
+        f"spec.yaml:13:23: data.tokenizer.preset: {config_file}: num_layers is {10**40:,}; tlspec builds at most 1,024 "
+        "blocks (the deepest KerasHub presets have under 100)")
+
+
 @pytest.mark.slow  # 25 s: trains, then predicts from the command line
 def test_a_tiny_bert_tags_words_from_their_first_piece_and_reloads_in_safe_mode(write_spec, tmp_path, presets,
                                                                                   keras):

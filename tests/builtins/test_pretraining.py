@@ -142,6 +142,22 @@ def test_architecture_and_save_preset_mistakes_are_located(write_spec, corpus):
     assert str(caught.value).splitlines()[0] == "spec.yaml:15:11: data.target: no head named 'mlmm'; heads: 'mlm'"
 
 
+@pytest.mark.parametrize(("change", "expected"), [
+    ("num_layers: 9999999999", "spec.yaml:6:51: backbone.architecture.num_layers: num_layers is 9,999,999,999; "
+     "tlspec builds at most 1,024 blocks (the deepest KerasHub presets have under 100)"),
+    ("hidden_dim: 200000", "spec.yaml:6:80: backbone.architecture.hidden_dim: these sizes make about 3.2e+11 "
+     "weights (1,280 GB as float32); tlspec builds at most 20,000,000,000"),
+    ("num_heads: true", "spec.yaml:6:65: backbone.architecture.num_heads: num_heads must be a positive whole "
+     "number, got True"),
+])
+def test_sizes_no_machine_could_build_are_located_before_anything_is_listed(write_spec, corpus, change, expected):
+    key = change.split(":")[0]
+    spec = pretrain_spec(write_spec, **{f"{key}: {dict(num_layers=2, hidden_dim=16, num_heads=2)[key]},": f"{change},"})
+    with pytest.raises(SpecError) as caught:
+        validate_file(spec)
+    assert str(caught.value).splitlines()[0] == expected
+
+
 @pytest.mark.slow  # 45 s: pretrains, writes a preset, fine-tunes it, predicts from the command line
 def test_pretrain_writes_a_preset_that_a_second_spec_fine_tunes(write_spec, corpus, keras):
     import keras_hub

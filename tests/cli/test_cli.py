@@ -52,6 +52,20 @@ def test_spec_errors_exit_2_with_located_lines_and_no_traceback(tmp_path):
     assert "Traceback" not in result.stderr
 
 
+def test_running_out_of_memory_is_the_spec_s_to_change_not_a_tlspec_bug(monkeypatch, capsys):
+    import tlspec
+    from tlspec.cli import main
+
+    def exhausted(*args, **kwargs):
+        raise MemoryError
+
+    monkeypatch.setattr(tlspec, "validate", exhausted)
+    assert main(["validate", str(SPECS / "quickstart_source.yaml")]) == 1
+    assert capsys.readouterr().err == (
+        "error: out of memory: the spec asks for more memory than this machine has; make batch_size, max_length or "
+        "the model's sizes smaller\n")
+
+
 def test_missing_spec_file_is_a_clear_error(tmp_path):
     result = run_cli("validate", "nothere.yaml", cwd=tmp_path)
     assert result.returncode == 2

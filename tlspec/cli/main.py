@@ -13,6 +13,9 @@ from tlspec.errors import SpecError, Terminated, TlspecError
 from tlspec.spec.problems import DEBUG_VARIABLE
 
 EXIT_OK, EXIT_FAILURE, EXIT_SPEC, EXIT_INTERRUPTED, EXIT_TERMINATED = 0, 1, 2, 130, 143
+# A spec can ask for more than the machine has (huge max_length, batch_size or model sizes): the user's to change.
+OUT_OF_MEMORY = ("error: out of memory: the spec asks for more memory than this machine has; make batch_size, "
+                 "max_length or the model's sizes smaller")
 COMMANDS = (validate, build, plan, train, sweep, evaluate, predict, export, serve, report, plugins, schema)
 
 
@@ -54,9 +57,15 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except MemoryError:
+        print(OUT_OF_MEMORY, file=sys.stderr)
+        return EXIT_FAILURE
     except Exception as error:
         if os.environ.get(DEBUG_VARIABLE):
             raise
+        if type(error).__name__ == "ResourceExhaustedError":  # TensorFlow's out-of-memory, on CPU or GPU
+            print(f"{OUT_OF_MEMORY} ({str(error).splitlines()[0][:200]})", file=sys.stderr)
+            return EXIT_FAILURE
         print(f"internal error: {type(error).__name__}: {error}\n"
               f"(this is a tlspec bug; rerun with {DEBUG_VARIABLE}=1 for the traceback and report it)",
               file=sys.stderr)
