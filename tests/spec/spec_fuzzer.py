@@ -19,7 +19,7 @@ from tlspec.errors import SpecError
 # Specs whose valid mutants read a whole corpus (a second each): fuzzed on their own (corpus_specs), on
 # copies that read its first sentences only.
 SLOW_TO_VALIDATE = {"pos_treebank_rnn.yaml", "pos_treebank_best.yaml", "chunk_pos_multitask.yaml",
-                    "bert_brown_pretrain.yaml"}
+                    "bert_brown_pretrain.yaml", "pos_treebank_bert.yaml"}
 CORPUS_CAP = "  max_sentences: 300\n"
 FRAGMENTS = ["\x00", "\x1b", "\x07", "\t", "\r", "\ufeff", "\u202e", "é", "ß", "数据", "😀", "[", "]", "{", "}",
              ":", ": ", ",", "- ", "? ", "'", '"', "#", "|", ">", "\n", "  ", "&a ", "*a", "*b", "<<: *a",
