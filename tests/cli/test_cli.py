@@ -52,14 +52,19 @@ def test_spec_errors_exit_2_with_located_lines_and_no_traceback(tmp_path):
     assert "Traceback" not in result.stderr
 
 
-def test_running_out_of_memory_is_the_spec_s_to_change_not_a_tlspec_bug(monkeypatch, capsys):
+@pytest.mark.parametrize("where", ["validate", "a plugin's plan"])
+def test_running_out_of_memory_is_the_spec_s_to_change_not_a_tlspec_bug(monkeypatch, capsys, where):
     import tlspec
     from tlspec.cli import main
+    from tlspec_example.small_cnn import SmallCNN
 
     def exhausted(*args, **kwargs):
         raise MemoryError
 
-    monkeypatch.setattr(tlspec, "validate", exhausted)
+    if where == "validate":
+        monkeypatch.setattr(tlspec, "validate", exhausted)
+    else:  # not reported as a bug in the plugin: the spec asked for too much
+        monkeypatch.setattr(SmallCNN, "plan", exhausted)
     assert main(["validate", str(SPECS / "quickstart_source.yaml")]) == 1
     assert capsys.readouterr().err == (
         "error: out of memory: the spec asks for more memory than this machine has; make batch_size, max_length or "

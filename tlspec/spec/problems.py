@@ -60,7 +60,7 @@ class Problems:
             return getattr(section.plugin, method)(section.config, *args)
         except PlanError as error:
             self.at_value(section.path + error.field, error.message)
-        except TlspecError:
+        except (TlspecError, MemoryError):  # running out of memory is the spec's doing, not the plugin's bug
             raise
         except Exception as error:  # a plugin bug must still be reported, located, without a traceback
             if isinstance(error, UnknownEndpoint) and on_unknown_endpoint is not None:
