@@ -16,11 +16,13 @@ from pathlib import Path
 from helpers import REPO, SPECS
 from tlspec.errors import SpecError
 
-# Specs whose valid mutants read a whole corpus (a second each): fuzzed on their own (corpus_specs), on
+# Specs whose valid mutants read a whole corpus (seconds each): fuzzed on their own (corpus_specs), on
 # copies that read its first sentences only.
 SLOW_TO_VALIDATE = {"pos_treebank_rnn.yaml", "pos_treebank_best.yaml", "chunk_pos_multitask.yaml",
                     "bert_brown_pretrain.yaml", "pos_treebank_bert.yaml"}
 CORPUS_CAP = "  max_sentences: 300\n"
+TIME_LIMIT = 5.0  # seconds a case may take to validate
+CORPUS_TIME_LIMIT = 15.0  # a corpus spec's valid mutant reads its corpus: 3.5 s alone, 5.2 s seen under CI's load
 FRAGMENTS = ["\x00", "\x1b", "\x07", "\t", "\r", "\ufeff", "\u202e", "é", "ß", "数据", "😀", "[", "]", "{", "}",
              ":", ": ", ",", "- ", "? ", "'", '"', "#", "|", ">", "\n", "  ", "&a ", "*a", "*b", "<<: *a",
              "!!int ", "!!float ", "!!timestamp ", "!!binary ", "!!set ", "!!python/object:os.system ",
@@ -141,7 +143,8 @@ EDITS = [_insert, _insert, _delete, _truncate, _duplicate_line, _drop_line, _rei
          _replace_value, _rename_key, _anchor_and_alias]
 
 
-def run_case(case: int, specs: Path, seed: int, time_limit: float = 5.0, sources: list[Path] | None = None) -> Outcome:
+def run_case(case: int, specs: Path, seed: int, time_limit: float = TIME_LIMIT,
+             sources: list[Path] | None = None) -> Outcome:
     from tlspec.spec.validate import validate_file
 
     rng = random.Random(f"{seed}:{case}")
@@ -166,10 +169,6 @@ def run_case(case: int, specs: Path, seed: int, time_limit: float = 5.0, sources
     return Outcome(case, source.name, verdict, detail, seconds)
 
 
-# A corpus spec's valid mutant reads its corpus (3.5 s alone; 5.2 s was seen under CI's load).
-CORPUS_TIME_LIMIT = 15.0
-
-
 def run_cases(count: int, specs: Path, seed: int, sources: list[Path] | None = None) -> list[Outcome]:
-    limit = CORPUS_TIME_LIMIT if sources else 5.0
+    limit = CORPUS_TIME_LIMIT if sources else TIME_LIMIT
     return [run_case(case, specs, seed, limit, sources) for case in range(count)]
