@@ -1,5 +1,6 @@
 """Text transfer on the real corpora in ../shared/data: the lecture's POS recipe, a better tagger, multitask,
-and the declared pretrain → preset → fine-tune loop (shortened; bench/bert_pos.py runs it whole)."""
+and the declared pretrain → preset → fine-tune loop. The tagger, multitask and BERT runs are shortened to keep
+CI short; bench/text_tagging.py and bench/bert_pos.py run the shipped specs whole."""
 
 import json
 
@@ -24,10 +25,11 @@ def test_lecture_recipe_reports_accuracy_with_and_without_padding(tmp_path):
     assert pos["token_accuracy"] >= 0.85
 
 
-def test_best_tagger_reaches_096_on_real_tokens_and_tags_a_sentence(tmp_path):
-    pos = train("pos_treebank_best.yaml", tmp_path / "run")["pos"]
-    print(f"\nbest tagger: {pos['token_accuracy']:.4f} on real tokens")
-    assert pos["token_accuracy"] >= 0.96
+def test_best_tagger_reaches_095_in_half_its_epochs_and_tags_a_sentence(tmp_path):
+    # 8 of the spec's 16 epochs: 0.9597 measured (89 s); all 16 reach 0.9647 in bench/text_tagging.py.
+    pos = train("pos_treebank_best.yaml", tmp_path / "run", "train.epochs=8")["pos"]
+    print(f"\nbest tagger (8 epochs): {pos['token_accuracy']:.4f} on real tokens")
+    assert pos["token_accuracy"] >= 0.95
     tagged = run_cli("predict", tmp_path / "run", "The company said it will sell its shares .", "--json")
     assert tagged.returncode == 0, tagged.stderr[-2000:]
     result = json.loads(tagged.stdout)[0]["heads"]["pos"]
@@ -37,7 +39,8 @@ def test_best_tagger_reaches_096_on_real_tokens_and_tags_a_sentence(tmp_path):
 
 
 def test_pos_and_chunk_multitask_reports_both_heads(tmp_path):
-    test = train("chunk_pos_multitask.yaml", tmp_path / "run")
+    # The first 4,000 of CoNLL-2000's 10,948 sentences for 6 of 8 epochs: pos 0.9388, chunk 0.9177 measured (74 s).
+    test = train("chunk_pos_multitask.yaml", tmp_path / "run", "data.max_sentences=4000", "train.epochs=6")
     print(f"\nmultitask: pos {test['pos']['token_accuracy']:.4f}, chunk {test['chunk']['token_accuracy']:.4f}")
     assert test["pos"]["token_accuracy"] >= 0.93
     assert test["chunk"]["token_accuracy"] >= 0.9
