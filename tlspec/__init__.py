@@ -76,10 +76,13 @@ def train(spec: str | Path | ValidatedSpec, overrides: Sequence[str] = (), *, ou
     validated = _validated(spec, overrides)
     from tlspec.distribute.strategy import distribution_for
     from tlspec.training.runner import train as run_training
+    from tlspec.training.stopwatch import Stopwatch
 
-    distribution = distribution_for(validated.spec.distribute, workers, worker_index)
+    stopwatch = Stopwatch(before=dict(validated.timings))
+    with stopwatch.stage("TensorFlow start-up"):  # a cluster's strategy starts TensorFlow here
+        distribution = distribution_for(validated.spec.distribute, workers, worker_index)
     return run_training(validated, out=out, resume=resume, verbose=verbose, distribution=distribution,
-                        reporter=_report_for_trackers)
+                        reporter=_report_for_trackers, stopwatch=stopwatch)
 
 
 def _report_for_trackers(run_dir: Path) -> list[Path]:

@@ -39,6 +39,9 @@ def test_phases_cache_frozen_features_then_fine_tune(write_spec, image_data, ker
     info = json.loads((result.run.path / "run.json").read_text())
     assert [(p["name"], p["epochs"], p["cached_features"]) for p in info["phases"]] == [
         ("head", 6, True), ("finetune", 2, False)]
+    assert [name for name in info["timings"] if name.startswith("phase ")] == [
+        "phase head: set up", "phase head: extract features", "phase head: fit", "phase finetune: set up",
+        "phase finetune: fit"]  # the frozen phase extracts its features once, the fine-tuning phase none
     assert [(row["epoch"], row["phase"]) for row in result.history] == [
         (epoch, "head") for epoch in range(1, 7)] + [(7, "finetune"), (8, "finetune")]
     assert result.history[6]["learning_rate"] == pytest.approx(0.001)

@@ -28,16 +28,21 @@ def register(commands) -> None:
 
 def run(args) -> int:
     import tlspec
+    from tlspec.training.stopwatch import describe, process_age
 
+    startup = process_age()  # Python, tlspec and the CLI, before the spec is read
     verbose = 1 if sys.stdout.isatty() and not args.quiet else 2
     if args.spec.is_dir():
         result = tlspec.resume(_run_dir(args), workers=args.workers, worker_index=args.worker_index, verbose=verbose)
     else:
         validated = tlspec.validate(args.spec, args.overrides)
+        if startup is not None:
+            validated.timings = {"start-up": startup, **validated.timings}
         result = tlspec.train(validated, out=args.out, resume=args.resume, workers=args.workers,
                               worker_index=args.worker_index, verbose=verbose)
     if result.is_chief:
         print(f"run directory: {result.run.path}  ({result.seconds:.1f} s)")
+        print(describe(result.timings))
     else:
         print(f"worker finished ({result.seconds:.1f} s); the chief wrote the run directory")
     print_metrics(result.metrics)

@@ -5,6 +5,7 @@ Nothing here imports TensorFlow; ``tlspec validate`` is this module.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -49,6 +50,7 @@ class ValidatedSpec:
     adapt_target: Section | None = None  # the target-domain data of 'adapt'
     trackers: list[Section] = field(default_factory=list)  # the 'track' sections
     registry: Registry | None = None  # the plugins it was validated with (their Keras objects, their versions)
+    timings: dict[str, float] = field(default_factory=dict)  # seconds: "validate", "scan data"
 
     @property
     def spec_dir(self) -> Path:
@@ -62,9 +64,12 @@ class ValidatedSpec:
 def validate_file(path: str | Path, overrides: list[str] | tuple[str, ...] = (),
                   registry: Registry | None = None) -> ValidatedSpec:
     """Load, compose and validate the spec at ``path``; raise SpecError on any problem."""
+    began = time.perf_counter()
     tree = load_spec_tree(path, overrides)
     data, locations = flatten(tree)
-    return validate_data(data, locations, Path(path), registry)
+    validated = validate_data(data, locations, Path(path), registry)
+    validated.timings["validate"] = time.perf_counter() - began - validated.timings.get("scan data", 0.0)
+    return validated
 
 
 def validate_data(data: Any, locations: Locations, source: Path, registry: Registry | None = None,
@@ -83,7 +88,10 @@ def validate_data(data: Any, locations: Locations, source: Path, registry: Regis
         trackers=[sections[("track", i)] for i in range(len(spec.track))],
     )
     problems = Problems(locations)
+    began = time.perf_counter()
     validated.description = _describe_training_data(validated, problems, description)
+    if description is None and validated.data_source is not None:
+        validated.timings["scan data"] = time.perf_counter() - began
     validated.graph = _plan_graph(validated)
     _check_whole_spec(validated, problems, describe_adapt_target=description is None)
     problems.raise_if_any()

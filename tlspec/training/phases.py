@@ -8,6 +8,7 @@ heads train on features computed once (``tlspec.training.feature_cache``).
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from typing import Any
 
 from tlspec.errors import TlspecError
@@ -26,38 +27,61 @@ from tlspec.training.session import PhaseStep, Session
 from tlspec.training.training_model import training_model
 
 
-def run_phase(session: Session, data: TrainingData, step: PhaseStep) -> PhaseRecord:
-    validated = session.validated
-    freeze = validated.phase_freezes[step.index] if step.index < len(validated.phase_freezes) else None
-    apply_freeze(session.assembly, freeze or validated.freeze)
-    rates, rates_path = phase_rates(validated.spec.train, step.index)
-    multipliers = phase_multipliers(session.assembly, rates, rates_path)
-    cached, reason = cache_decision(session)
-    inner, phase_data = _fit_target(session, data, cached)
-    balancing = plan_for(session.assembly, validated.spec.train.loss_balancing, inner)
-    fit_model = training_model(inner, [] if cached else data.tied, balancing, session.state.balancing)
-    compile_model(session.assembly, learning_rate(session, step.spec, data.steps_per_epoch), model=fit_model,
-                  rates=rates, multipliers=multipliers)
-    from tlspec.training.callbacks import RunRecorder
+@dataclass
+class PreparedPhase:
+    """A phase ready to fit: the model (the whole one, or the heads on cached features) and its data."""
 
-    if step.resuming:
-        restore_optimizer(session.run, session.state, fit_model)
-    recorder = RunRecorder(session.run, session.assembly.model, step.name, step.index, step.start, session.history,
-                           validated.spec.train.checkpoint, session.state,
-                           session.on_epoch)
+    model: Any
+    data: dict
+    recorder: Any
+    cached: bool
+    reason: str
+    multipliers: dict
+    balancing: Any
+
+
+def run_phase(session: Session, data: TrainingData, step: PhaseStep) -> PhaseRecord:
+    prepared = _prepare(session, data, step)
     started, before = time.perf_counter(), session.epoch
-    what = phase_line(cached, reason, components(session.assembly, multipliers))
+    what = phase_line(prepared.cached, prepared.reason, components(session.assembly, prepared.multipliers))
     print(f"phase {step.name}: epochs {before + 1}-{step.end}, {what}")
-    if balancing is not None:
-        print(f"  {balancing.describe()}")
+    if prepared.balancing is not None:
+        print(f"  {prepared.balancing.describe()}")
     shard = session.distribution.shard
-    validation = phase_data.get("validation")
-    fit(session, fit_model, shard(prepare(phase_data["train"], data.targets, data.class_weights)),
-        shard(prepare(validation, data.targets, {})) if validation is not None else None,
-        initial_epoch=before, epochs=step.end, callbacks=callbacks(session, recorder), verbose=session.verbose)
+    validation = prepared.data.get("validation")
+    with session.stopwatch.stage(f"phase {step.name}: fit"):
+        fit(session, prepared.model, shard(prepare(prepared.data["train"], data.targets, data.class_weights)),
+            shard(prepare(validation, data.targets, {})) if validation is not None else None,
+            initial_epoch=before, epochs=step.end, callbacks=callbacks(session, prepared.recorder),
+            verbose=session.verbose)
     # epochs from the phase's start: a resumed phase counts the epochs trained before the interruption too
-    return PhaseRecord(step.name, session.epoch - step.start, cached, reason,
+    return PhaseRecord(step.name, session.epoch - step.start, prepared.cached, prepared.reason,
                        round(time.perf_counter() - started, 2))
+
+
+def _prepare(session: Session, data: TrainingData, step: PhaseStep) -> PreparedPhase:
+    """Freeze, pick the model to fit (extracting features if the heads train alone on them), compile."""
+    validated, stopwatch = session.validated, session.stopwatch
+    with stopwatch.stage(f"phase {step.name}: set up"):
+        freeze = validated.phase_freezes[step.index] if step.index < len(validated.phase_freezes) else None
+        apply_freeze(session.assembly, freeze or validated.freeze)
+        rates, rates_path = phase_rates(validated.spec.train, step.index)
+        multipliers = phase_multipliers(session.assembly, rates, rates_path)
+        cached, reason = cache_decision(session)
+    with stopwatch.stage(f"phase {step.name}: " + ("extract features" if cached else "set up")):
+        inner, phase_data = _fit_target(session, data, cached)
+    with stopwatch.stage(f"phase {step.name}: set up"):
+        balancing = plan_for(session.assembly, validated.spec.train.loss_balancing, inner)
+        fit_model = training_model(inner, [] if cached else data.tied, balancing, session.state.balancing)
+        compile_model(session.assembly, learning_rate(session, step.spec, data.steps_per_epoch), model=fit_model,
+                      rates=rates, multipliers=multipliers)
+        from tlspec.training.callbacks import RunRecorder
+
+        if step.resuming:
+            restore_optimizer(session.run, session.state, fit_model)
+        recorder = RunRecorder(session.run, session.assembly.model, step.name, step.index, step.start,
+                               session.history, validated.spec.train.checkpoint, session.state, session.on_epoch)
+    return PreparedPhase(fit_model, phase_data, recorder, cached, reason, multipliers, balancing)
 
 
 def _fit_target(session: Session, data: TrainingData, cached: bool) -> tuple[Any, dict]:

@@ -76,6 +76,7 @@ class RunInfo:
     epochs: int | None = None
     best: dict | None = None
     seconds: float = 0.0
+    timings: dict | None = None  # seconds per stage of the last process that trained it (stopwatch)
 
     def stop(self, error: BaseException) -> None:
         if isinstance(error, Pruned):

@@ -32,6 +32,7 @@ from tlspec.training.rundir import CURVES, HISTORY, METRICS, MODEL, SPEC, RunDir
 from tlspec.training.session import Session, new_info, open_session
 from tlspec.training.sharing import distance
 from tlspec.training.stop_request import raise_if_requested
+from tlspec.training.stopwatch import Stopwatch
 from tlspec.training.tracking import Trackers
 
 
@@ -42,23 +43,27 @@ class TrainResult:
     history: list[dict]
     phases: list[PhaseRecord] = field(default_factory=list)
     seconds: float = 0.0
+    timings: dict[str, float] = field(default_factory=dict)  # Stopwatch.breakdown
     is_chief: bool = True  # False: a worker that wrote a scratch copy, now removed
 
 
 def train(validated: ValidatedSpec, out=None, resume: bool = False, verbose: int | str = "auto",
           distribution: Distribution | None = None,
           reporter: Callable[[Path], list[Path]] | None = None,
-          epoch_hook: Callable[[dict], None] | None = None) -> TrainResult:
+          epoch_hook: Callable[[dict], None] | None = None, stopwatch: Stopwatch | None = None) -> TrainResult:
     """Train under ``distribution`` (default: one device); on a multi-worker cluster every worker
     runs this, and only the chief keeps its run directory. ``reporter(run_dir)`` writes files the
-    spec's trackers receive besides the run's own (the HTML report)."""
+    spec's trackers receive besides the run's own (the HTML report). ``stopwatch`` has timed what ran
+    before (validation, TensorFlow's start); by default it starts here, after the spec's validation."""
+    stopwatch = stopwatch or Stopwatch(before=dict(validated.timings))
     require_data(validated)
     distribution = distribution or Distribution("none")
     distribution.check_batch(validated.spec.train.batch_size)
     if distribution.kind == "multi_worker" and validated.spec.seed is None:
         raise TlspecError(MULTI_WORKER_SEED)
-    session = open_session(validated, out, resume, verbose, distribution)
-    session.reporter, session.epoch_hook = reporter, epoch_hook
+    with stopwatch.stage("open run"):
+        session = open_session(validated, out, resume, verbose, distribution)
+    session.reporter, session.epoch_hook, session.stopwatch = reporter, epoch_hook, stopwatch
     try:
         with distribution.scope():
             return _train(session)
@@ -99,7 +104,8 @@ def require_data(validated: ValidatedSpec) -> None:
 
 def _train(session: Session) -> TrainResult:
     start_run(session)
-    data = load_training_data(session)
+    with session.stopwatch.stage("load data"):
+        data = load_training_data(session)
     for step in session.phases_to_run():
         session.record_phase(run_phase(session, data, step))
         raise_if_requested()
@@ -110,11 +116,21 @@ def _train(session: Session) -> TrainResult:
 
 def start_run(session: Session) -> None:
     """Build the model; record a new run, or put back the weights of the interrupted one."""
+    from tlspec.model.runtime import keras
+
+    if session.distribution.kind != "none":
+        print(session.distribution.describe(session.spec.train.batch_size))
+    with session.stopwatch.stage("TensorFlow start-up"):
+        keras()
+    with session.stopwatch.stage("build model"):
+        session.assembly = assemble(session.validated)
+    with session.stopwatch.stage("open run"):
+        _open_run_records(session)
+
+
+def _open_run_records(session: Session) -> None:
     validated, run, distribution = session.validated, session.run, session.distribution
     batch_size = validated.spec.train.batch_size
-    if distribution.kind != "none":
-        print(distribution.describe(batch_size))
-    session.assembly = assemble(validated)
     session.info = run.read_info() if session.resume else new_info(validated, session.assembly)
     session.info.status, session.info.stopped = "running", None
     if distribution.kind != "none":
@@ -130,17 +146,21 @@ def start_run(session: Session) -> None:
 
 def evaluate(session: Session, data: TrainingData) -> dict:
     """Metrics of the kept model (the best checkpoint, else the last) on every split."""
-    assembly, run = session.assembly, session.run
-    if session.spec.train.checkpoint is not None and run.file(MODEL).exists():
-        with warnings.catch_warnings():  # the file's optimizer state is not needed to evaluate
-            warnings.simplefilter("ignore", UserWarning)
-            assembly.model.load_weights(run.file(MODEL))
-    compile_model(assembly)
-    splits = ["train", "validation", "test"]
-    metrics = evaluate_splits(assembly, data.datasets, splits, shard=session.distribution.shard)
+    assembly, run, stopwatch = session.assembly, session.run, session.stopwatch
+    with stopwatch.stage("load kept model"):
+        if session.spec.train.checkpoint is not None and run.file(MODEL).exists():
+            with warnings.catch_warnings():  # the file's optimizer state is not needed to evaluate
+                warnings.simplefilter("ignore", UserWarning)
+                assembly.model.load_weights(run.file(MODEL))
+        compile_model(assembly)
+    metrics = {}
+    for split in ("train", "validation", "test"):
+        with stopwatch.stage(f"evaluate {split}"):
+            metrics.update(evaluate_splits(assembly, data.datasets, [split], shard=session.distribution.shard))
     if data.target is not None and "test" in data.target:
-        metrics["target_test"] = evaluate_splits(assembly, {"target_test": data.target["test"]},
-                                                 ["target_test"])["target_test"]
+        with stopwatch.stage("evaluate target_test"):
+            metrics["target_test"] = evaluate_splits(assembly, {"target_test": data.target["test"]},
+                                                     ["target_test"])["target_test"]
     return metrics
 
 
@@ -167,10 +187,12 @@ def save_artifacts(session: Session) -> list[Path]:
 def finish(session: Session, data: TrainingData, metrics: dict) -> TrainResult:
     from tlspec.training.curves import plot_history
 
-    run, info = session.run, session.info
-    run.write_json(METRICS, metrics)
-    artifacts = save_artifacts(session) if session.distribution.is_chief else []
-    plot_history(session.history, run.file(CURVES), session.spec.name)
+    run, info, stopwatch = session.run, session.info, session.stopwatch
+    with stopwatch.stage("save"):
+        run.write_json(METRICS, metrics)
+        artifacts = save_artifacts(session) if session.distribution.is_chief else []
+    with stopwatch.stage("plot curves"):
+        plot_history(session.history, run.file(CURVES), session.spec.name)
     seconds = time.perf_counter() - session.started
     if session.distribution.kind != "none":
         digest = weights_digest(session.assembly.model)
@@ -179,11 +201,15 @@ def finish(session: Session, data: TrainingData, metrics: dict) -> TrainResult:
     if data.tied:
         info.sharing = {tie.name: {"weight": tie.weight, "distance": distance(tie)} for tie in data.tied}
     info.finish(len(session.history), session.state.best_so_far(), seconds)
+    info.timings = stopwatch.breakdown()
     run.write_info(info)
     if session.trackers is not None:
-        extra = session.reporter(run.path) if session.reporter is not None else []
-        files = [run.file(name) for name in (MODEL, METRICS, CURVES, HISTORY, SPEC)] + artifacts + list(extra)
-        session.trackers.finish(metrics, files, len(session.history))
+        with stopwatch.stage("report and trackers"):
+            extra = session.reporter(run.path) if session.reporter is not None else []
+            files = [run.file(name) for name in (MODEL, METRICS, CURVES, HISTORY, SPEC)] + artifacts + list(extra)
+            session.trackers.finish(metrics, files, len(session.history))
+        info.timings = stopwatch.breakdown()
         run.write_info(info)  # with any tracker's note
-    return TrainResult(run, metrics, session.history, info.phases, seconds, session.distribution.is_chief)
+    return TrainResult(run, metrics, session.history, info.phases, seconds, info.timings,
+                       session.distribution.is_chief)
 

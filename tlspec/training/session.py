@@ -26,6 +26,7 @@ from tlspec.training.checkpoint import complete_commit
 from tlspec.training.provenance import environment, plugin_distributions
 from tlspec.training.records import HeadRecord, PhaseRecord, ResumeState, RunInfo
 from tlspec.training.rundir import HISTORY, SPEC, RunDir
+from tlspec.training.stopwatch import Stopwatch
 
 
 @dataclass(frozen=True)
@@ -55,6 +56,7 @@ class Session:
     assembly: Assembly | None = None
     info: RunInfo | None = None
     started: float = field(default_factory=time.perf_counter)
+    stopwatch: Stopwatch = field(default_factory=Stopwatch)
     trackers: Any = None  # tracking.Trackers, on the chief, once the run is open
     reporter: Any = None  # run directory -> files to give trackers beside the run's own (the HTML report)
     epoch_hook: Any = None  # called with each epoch's history row (tlspec sweep's pruning); may raise Pruned
