@@ -51,6 +51,23 @@ def test_phases_cache_frozen_features_then_fine_tune(write_spec, image_data, ker
     assert result.history[best_epoch - 1]["val_accuracy"] == max(r["val_accuracy"] for r in result.history)
 
 
+def test_frozen_features_are_extracted_for_the_fitted_splits_only(write_spec, image_data, keras, monkeypatch):
+    from tlspec.training import feature_cache
+
+    extracted = []
+    real = feature_cache.cached_splits
+
+    def recording(models, datasets, batch_size, seed):
+        extracted.append(sorted(datasets))
+        return real(models, datasets, batch_size, seed)
+
+    monkeypatch.setattr(feature_cache, "cached_splits", recording)
+    result = train(validate_file(cnn_spec(write_spec), ["train.phases=[{name: head, epochs: 1}]"]), out="run",
+                   verbose=0)
+    assert extracted == [["train", "validation"]]  # the test split is evaluated on the whole model, never fitted
+    assert set(result.metrics) == {"train", "validation", "test"}
+
+
 def test_augmentation_means_no_cache_and_cache_true_says_why(write_spec, image_data, keras):
     path = cnn_spec(write_spec, augmentation="augmentation: {flip: horizontal}", cache="cache_features: true")
     with pytest.raises(TlspecError) as caught:

@@ -92,7 +92,8 @@ def _fit_target(session: Session, data: TrainingData, cached: bool) -> tuple[Any
 
     models = feature_models(session.assembly)
     spec = session.spec
-    return models.heads, cached_splits(models, data.to_fit, spec.train.batch_size, spec.seed)
+    fitted = {split: data.to_fit[split] for split in ("train", "validation") if split in data.to_fit}  # not test
+    return models.heads, cached_splits(models, fitted, spec.train.batch_size, spec.seed)
 
 
 def cache_decision(session: Session) -> tuple[bool, str]:
