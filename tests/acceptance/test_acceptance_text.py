@@ -25,11 +25,12 @@ def test_lecture_recipe_reports_accuracy_with_and_without_padding(tmp_path):
     assert pos["token_accuracy"] >= 0.85
 
 
-def test_best_tagger_reaches_095_in_half_its_epochs_and_tags_a_sentence(tmp_path):
-    # 8 of the spec's 16 epochs: 0.9597 measured (89 s); all 16 reach 0.9647 in bench/text_tagging.py.
-    pos = train("pos_treebank_best.yaml", tmp_path / "run", "train.epochs=8")["pos"]
-    print(f"\nbest tagger (8 epochs): {pos['token_accuracy']:.4f} on real tokens")
-    assert pos["token_accuracy"] >= 0.95
+def test_best_tagger_beats_the_lecture_in_5_epochs_and_tags_a_sentence(tmp_path):
+    # 5 of the spec's 16 epochs: 0.9469 measured (the lecture's recipe: 0.8769); all 16 reach 0.9647 in
+    # bench/text_tagging.py.
+    pos = train("pos_treebank_best.yaml", tmp_path / "run", "train.epochs=5")["pos"]
+    print(f"\nbest tagger (5 epochs): {pos['token_accuracy']:.4f} on real tokens")
+    assert pos["token_accuracy"] >= 0.94
     tagged = run_cli("predict", tmp_path / "run", "The company said it will sell its shares .", "--json")
     assert tagged.returncode == 0, tagged.stderr[-2000:]
     result = json.loads(tagged.stdout)[0]["heads"]["pos"]

@@ -1,6 +1,6 @@
 """Random mutations of the shipped specs end in a valid spec or in located problems only, quickly.
 
-The fast suite runs a few hundred cases; the slow suite 10,000 (about five minutes on 2 cores), and 2,000 of the three
+The fast suite runs a few hundred cases; the slow suite 10,000 (about a minute alone on 2 cores), and 1,000 of the five
 specs that read an NLTK corpus. A failure names the case, so ``run_case(case, workspace(tmp), seed)``
 reproduces it.
 """
@@ -37,8 +37,8 @@ def test_mutated_specs_ten_thousand(tmp_path):
 @pytest.mark.slow
 def test_mutated_corpus_specs(tmp_path):
     specs = workspace(tmp_path)
-    outcomes = run_cases(2_000, specs, SEED + 2, sources=corpus_specs(specs))
+    outcomes = run_cases(1_000, specs, SEED + 2, sources=corpus_specs(specs))
     verdicts = assert_every_case_is_handled(outcomes)
-    assert verdicts["located"] > 800 and verdicts["valid"] > 100
+    assert verdicts["located"] > 400 and verdicts["valid"] > 50
     print(f"\nfuzz seed {SEED + 2} (corpus specs): {dict(verdicts)}; slowest case "
           f"{max(o.seconds for o in outcomes):.2f} s")

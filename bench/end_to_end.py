@@ -1,0 +1,82 @@
+"""End to end: `tlspec train specs/cats_dogs_mobilenet.yaml` against the same recipe written by hand.
+
+Run: .venv/bin/python bench/end_to_end.py [--pairs 3] [--keep DIR]   (needs ../shared/data)
+
+Both run as whole processes, as a user runs them, interleaved (tlspec, hand-written, tlspec, …) so
+that a machine slowing down slows both. Each process's wall time and peak resident memory (its own,
+from wait4) are taken; the table gives the medians, their ratios, both test accuracies, and
+tlspec's own breakdown of its last run (run.json's timings).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+SPEC = REPO / "specs" / "cats_dogs_mobilenet.yaml"
+HANDWRITTEN = REPO / "bench" / "handwritten_cats_dogs.py"
+
+
+def timed(command: list[str]) -> tuple[float, float]:
+    """(wall seconds, peak resident MiB) of one process that must succeed."""
+    started = time.perf_counter()
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(process.pid, 0)
+    seconds = time.perf_counter() - started
+    stderr = process.stderr.read().decode(errors="replace")
+    process.stderr.close()
+    if os.waitstatus_to_exitcode(status) != 0:
+        sys.exit(f"{' '.join(command)} failed:\n{stderr[-3000:]}")
+    return seconds, usage.ru_maxrss / 1024  # KiB on Linux
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--pairs", type=int, default=3)
+    parser.add_argument("--keep", type=Path, help="keep the run directories here")
+    parser.add_argument("--set", dest="overrides", action="append", default=[],
+                        help="a --set for tlspec (the hand-written recipe is fixed)")
+    args = parser.parse_args()
+    if not (REPO.parent / "shared" / "data" / "cats_vs_dogs").exists():
+        sys.exit("../shared/data/cats_vs_dogs is not present")
+    root = args.keep or Path(tempfile.mkdtemp(prefix="end_to_end-"))
+    sets = [part for override in args.overrides for part in ("--set", override)]
+    results: dict[str, list] = {"tlspec": [], "hand-written": []}
+    accuracy: dict[str, list] = {"tlspec": [], "hand-written": []}
+    for pair in range(args.pairs):
+        out = root / f"tlspec-{pair}"
+        results["tlspec"].append(timed([sys.executable, "-m", "tlspec.cli", "train", str(SPEC), "--out", str(out),
+                                        "--quiet", *sets]))
+        accuracy["tlspec"].append(json.loads((out / "metrics.json").read_text())["test"]["animal"]["accuracy"])
+        hand = root / f"handwritten-{pair}"
+        results["hand-written"].append(timed([sys.executable, str(HANDWRITTEN), str(hand)]))
+        accuracy["hand-written"].append(json.loads((hand / "metrics.json").read_text())["test"]["accuracy"])
+        print(f"pair {pair + 1}: tlspec {results['tlspec'][-1][0]:.1f} s, "
+              f"hand-written {results['hand-written'][-1][0]:.1f} s", flush=True)
+
+    wall = {name: statistics.median(s for s, _ in runs) for name, runs in results.items()}
+    memory = {name: statistics.median(m for _, m in runs) for name, runs in results.items()}
+    print(f"\n| {args.pairs} interleaved pairs | wall (median) | peak memory | test accuracy |")
+    print("|---|---|---|---|")
+    for name in results:
+        accuracies = ", ".join(f"{a:.4f}" for a in accuracy[name])
+        print(f"| {name} | {wall[name]:.1f} s | {memory[name]:.0f} MiB | {accuracies} |")
+    print(f"| tlspec / hand-written | {wall['tlspec'] / wall['hand-written']:.3f}x | "
+          f"{memory['tlspec'] / memory['hand-written']:.3f}x | |")
+    timings = json.loads((root / f"tlspec-{args.pairs - 1}" / "run.json").read_text())["timings"]
+    print("\ntlspec's last run, by stage:\n\n| stage | seconds |\n|---|---|")
+    for stage, seconds in timings.items():
+        print(f"| {stage} | {seconds:.2f} |")
+    print(f"\nrun directories: {root}")
+
+
+if __name__ == "__main__":
+    main()
