@@ -27,14 +27,15 @@ HANDWRITTEN = REPO / "bench" / "handwritten_cats_dogs.py"
 
 def timed(command: list[str]) -> tuple[float, float]:
     """(wall seconds, peak resident MiB) of one process that must succeed."""
-    started = time.perf_counter()
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(process.pid, 0)
-    seconds = time.perf_counter() - started
-    stderr = process.stderr.read().decode(errors="replace")
-    process.stderr.close()
-    if os.waitstatus_to_exitcode(status) != 0:
-        sys.exit(f"{' '.join(command)} failed:\n{stderr[-3000:]}")
+    with tempfile.TemporaryFile() as stderr:  # a file, not a pipe: a full pipe would block the child
+        started = time.perf_counter()
+        process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=stderr)
+        _, status, usage = os.wait4(process.pid, 0)
+        seconds = time.perf_counter() - started
+        process.returncode = os.waitstatus_to_exitcode(status)  # reaped here; Popen must not wait again
+        if process.returncode != 0:
+            stderr.seek(0)
+            sys.exit(f"{' '.join(command)} failed:\n{stderr.read().decode(errors='replace')[-3000:]}")
     return seconds, usage.ru_maxrss / 1024  # KiB on Linux
 
 

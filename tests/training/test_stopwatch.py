@@ -26,6 +26,19 @@ def test_stages_add_up_and_the_rest_is_unaccounted():
     assert breakdown["total"] == pytest.approx(0.65, abs=0.05)
 
 
+def test_an_outer_stage_keeps_only_what_its_inner_stages_did_not_take():
+    stopwatch = Stopwatch()
+    with stopwatch.stage("set up"):
+        time.sleep(0.05)
+        with stopwatch.stage("extract features"):
+            time.sleep(0.1)
+    breakdown = stopwatch.breakdown()
+    assert list(breakdown) == ["set up", "extract features", "unaccounted", "total"]  # in the order they began
+    assert breakdown["set up"] == pytest.approx(0.05, abs=0.03)
+    assert breakdown["extract features"] == pytest.approx(0.1, abs=0.03)
+    assert breakdown["unaccounted"] == pytest.approx(0.0, abs=0.03)
+
+
 def test_a_stage_that_raises_is_still_timed():
     stopwatch = Stopwatch()
     with pytest.raises(ValueError), stopwatch.stage("load data"):
@@ -50,7 +63,7 @@ def test_a_cli_run_accounts_for_every_second(tmp_path):
     timings = json.loads((tmp_path / "run" / "run.json").read_text())["timings"]
     assert list(timings) == [
         "start-up", "scan data", "validate", "TensorFlow start-up", "open run", "build model", "load data",
-        "phase train: set up", "phase train: fit", "load kept model", "evaluate train", "evaluate validation",
+        "phase train: set up", "phase train: fit", "prepare evaluation", "evaluate train", "evaluate validation",
         "evaluate test", "save", "plot curves", "unaccounted", "total"]
     stages = {name: seconds for name, seconds in timings.items() if name != "total"}
     assert sum(stages.values()) == pytest.approx(timings["total"], abs=0.1)  # each is rounded to 10 ms

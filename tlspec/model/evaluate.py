@@ -6,6 +6,7 @@ finished run, so both report the same numbers.
 
 from __future__ import annotations
 
+import contextlib
 import math
 
 from tlspec.model.assemble import Assembly
@@ -28,14 +29,18 @@ def split_by_head(results: dict, heads: list[str]) -> dict:
     return per_head
 
 
-def evaluate_splits(assembly: Assembly, datasets: dict, splits: list[str], shard=lambda dataset: dataset) -> dict:
+def evaluate_splits(assembly: Assembly, datasets: dict, splits: list[str], shard=lambda dataset: dataset,
+                    timed=lambda split: contextlib.nullcontext()) -> dict:
+    """Metrics per split and head; ``timed(split)`` is entered around each split's evaluation."""
     targets = head_targets(assembly)
     names = [t.name for t in targets]
     per_token = [t.name for t in targets if len(assembly.built[t.name].output.shape) == 3 and t.integer_labels]
     generators_found = generators(assembly) if generates(assembly.validated.heads) else {}
     metrics = {}
     for split in splits:
-        if split in datasets:
+        with timed(split):
+            if split not in datasets:
+                continue
             results = assembly.model.evaluate(shard(prepare(datasets[split], targets, {})), return_dict=True,
                                               verbose=0)
             metrics[split] = split_by_head(results, names)

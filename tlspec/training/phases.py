@@ -68,9 +68,7 @@ def _prepare(session: Session, data: TrainingData, step: PhaseStep) -> PreparedP
         rates, rates_path = phase_rates(validated.spec.train, step.index)
         multipliers = phase_multipliers(session.assembly, rates, rates_path)
         cached, reason = cache_decision(session)
-    with stopwatch.stage(f"phase {step.name}: " + ("extract features" if cached else "set up")):
-        inner, phase_data = _fit_target(session, data, cached)
-    with stopwatch.stage(f"phase {step.name}: set up"):
+        inner, phase_data = _fit_target(session, data, cached, step.name)
         balancing = plan_for(session.assembly, validated.spec.train.loss_balancing, inner)
         fit_model = training_model(inner, [] if cached else data.tied, balancing, session.state.balancing)
         compile_model(session.assembly, learning_rate(session, step.spec, data.steps_per_epoch), model=fit_model,
@@ -84,7 +82,7 @@ def _prepare(session: Session, data: TrainingData, step: PhaseStep) -> PreparedP
     return PreparedPhase(fit_model, phase_data, recorder, cached, reason, multipliers, balancing)
 
 
-def _fit_target(session: Session, data: TrainingData, cached: bool) -> tuple[Any, dict]:
+def _fit_target(session: Session, data: TrainingData, cached: bool, phase: str) -> tuple[Any, dict]:
     """The model to fit and its data: the heads on cached features, or the whole model."""
     if not cached:
         return session.assembly.model, data.to_fit
@@ -93,7 +91,8 @@ def _fit_target(session: Session, data: TrainingData, cached: bool) -> tuple[Any
     models = feature_models(session.assembly)
     spec = session.spec
     fitted = {split: data.to_fit[split] for split in ("train", "validation") if split in data.to_fit}  # not test
-    return models.heads, cached_splits(models, fitted, spec.train.batch_size, spec.seed)
+    with session.stopwatch.stage(f"phase {phase}: extract features"):
+        return models.heads, cached_splits(models, fitted, spec.train.batch_size, spec.seed)
 
 
 def cache_decision(session: Session) -> tuple[bool, str]:

@@ -147,16 +147,15 @@ def _open_run_records(session: Session) -> None:
 def evaluate(session: Session, data: TrainingData) -> dict:
     """Metrics of the kept model (the best checkpoint, else the last) on every split."""
     assembly, run, stopwatch = session.assembly, session.run, session.stopwatch
-    with stopwatch.stage("load kept model"):
+    with stopwatch.stage("prepare evaluation"):  # the kept weights, and the decoders' generators
         if session.spec.train.checkpoint is not None and run.file(MODEL).exists():
             with warnings.catch_warnings():  # the file's optimizer state is not needed to evaluate
                 warnings.simplefilter("ignore", UserWarning)
                 assembly.model.load_weights(run.file(MODEL))
         compile_model(assembly)
-    metrics = {}
-    for split in ("train", "validation", "test"):
-        with stopwatch.stage(f"evaluate {split}"):
-            metrics.update(evaluate_splits(assembly, data.datasets, [split], shard=session.distribution.shard))
+        metrics = evaluate_splits(assembly, data.datasets, ["train", "validation", "test"],
+                                  shard=session.distribution.shard,
+                                  timed=lambda split: stopwatch.stage(f"evaluate {split}"))
     if data.target is not None and "test" in data.target:
         with stopwatch.stage("evaluate target_test"):
             metrics["target_test"] = evaluate_splits(assembly, {"target_test": data.target["test"]},

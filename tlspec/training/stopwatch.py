@@ -30,17 +30,26 @@ def process_age() -> float | None:
 
 @dataclass
 class Stopwatch:
+    """Stages may nest: an outer stage keeps only the time its inner stages did not take, so no second
+    is counted twice. Stages are listed in the order they began."""
+
     before: dict[str, float] = field(default_factory=dict)
     started: float = field(default_factory=time.perf_counter)
     stages: dict[str, float] = field(default_factory=dict)
+    _inner: list[float] = field(default_factory=list)  # per open stage: seconds its inner stages took
 
     @contextmanager
     def stage(self, name: str) -> Iterator[None]:
+        self.stages.setdefault(name, 0.0)
         began = time.perf_counter()
+        self._inner.append(0.0)
         try:
             yield
         finally:
-            self.add(name, time.perf_counter() - began)
+            elapsed = time.perf_counter() - began
+            self.add(name, elapsed - self._inner.pop())
+            if self._inner:
+                self._inner[-1] += elapsed
 
     def add(self, name: str, seconds: float) -> None:
         self.stages[name] = self.stages.get(name, 0.0) + seconds
