@@ -110,5 +110,5 @@ def assert_finished(run: Path) -> None:
     assert metrics["validation"]["y"]["loss"] == pytest.approx(losses[best_epoch - 1], rel=1e-3)
     assert all(math.isfinite(value) for split in metrics.values() for value in split["y"].values())
     assert sorted(path.name for path in (run / "state").iterdir()) == [
-        "optimizer-8.npz", "state.json", "weights-8.weights.h5"]
+        "optimizer-8.npz", "state.json", "weights-8.npz"]
     assert not [path.name for path in run.rglob(".partial-*")]

@@ -155,9 +155,6 @@ class RunDir:
     def save_model(self, model, name: str = MODEL) -> None:
         atomic_write(self.file(name), model.save)
 
-    def save_weights(self, model, name: str) -> None:
-        atomic_write(self.file(name), model.save_weights)
-
 
 def _finite(value: Any) -> Any:
     if isinstance(value, float) and not math.isfinite(value):
