@@ -11,6 +11,7 @@ are skipped and reported (or, with ``skip_corrupt: false``, rejected).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal
@@ -32,6 +33,7 @@ from tlspec.api import (
 from tlspec_builtins.image_checks import image_problem
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".gif")
+DECODING_VERSION = 1  # part of the fingerprint: change it whenever _decode or _resized change the pixels
 
 
 class Augmentation(BaseModel):
@@ -59,7 +61,8 @@ class ImageFolderConfig(DataConfig):
     target: str | None = Field(None, description="Head the labels train; default: the only head.")
     augmentation: Augmentation = Field(default_factory=Augmentation)
     skip_corrupt: bool = Field(True, description="Skip (and report) unreadable images instead of failing.")
-    cache: bool = Field(True, description="Keep decoded images in memory after the first epoch.")
+    cache: bool = Field(True, description="Keep decoded images in memory after the first epoch (not when every "
+                                          "phase trains on features computed in one pass).")
 
 
 def _class_folders(root: Path, field: str | None, spec_value: str) -> dict[str, list[Path]]:
@@ -127,6 +130,22 @@ class ImageFolder(DataSource):
         target = target_head(config.target, context)
         return {split: self._pipeline(items, config, context, split, target) for split, items in splits.items()}
 
+    def fingerprint(self, config: ImageFolderConfig, context: DataContext) -> dict[str, str]:
+        """Each split's image bytes and labels, in order, with the options that change the decoded pixels."""
+        import hashlib
+
+        splits, names = self._files(config, context)
+        options = json.dumps([DECODING_VERSION, names, config.image_size, config.input, config.target,
+                              config.skip_corrupt])
+        found = {}
+        for split, items in splits.items():
+            digest = hashlib.blake2b(options.encode(), digest_size=20)
+            for path, label in items:
+                digest.update(label.to_bytes(4, "little"))
+                digest.update(path.read_bytes())
+            found[split] = digest.hexdigest()
+        return found
+
     def evaluation_dataset(self, config: ImageFolderConfig, context: DataContext, paths: Sequence[str], targets):
         """Folders laid out like train (one subfolder per class); a folder may lack classes, never add one."""
         target = target_head(config.target, context)
@@ -161,7 +180,7 @@ class ImageFolder(DataSource):
         dataset = tf.data.Dataset.from_tensor_slices((paths, labels))
         dataset = dataset.map(lambda p, y: (self._decode(p, config.image_size), y),
                               num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
-        if config.cache:
+        if config.cache and context.keep_decoded:  # not when tlspec reads each split once
             dataset = dataset.cache()
         if split == "train":
             dataset = dataset.shuffle(len(items), seed=context.seed, reshuffle_each_iteration=True)

@@ -24,5 +24,6 @@ def test_each_phase_counts_what_trains(write_spec, image_data, keras):
     assert [layer.name for layer in finetune.layers if layer.trainable] == ["backbone_conv_2", "animal"]
     assert phase_line(finetune.cached, finetune.why, finetune.components) == (
         "training the heads and part of backbone: backbone 4,608 of 5,232 parameters trainable (layer "
-        "'backbone_conv_2' under the heads is trainable); 2 BatchNorm layers in inference mode")
+        "'backbone_conv_2' under the heads is trainable; the outputs of the frozen layers up to 'backbone_pool_1' "
+        "are larger than the model's inputs); 2 BatchNorm layers in inference mode")
     assert json.loads(json.dumps([head.to_json()]))[0]["components"][0]["frozen"] == 5232

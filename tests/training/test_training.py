@@ -57,9 +57,9 @@ def test_frozen_features_are_extracted_for_the_fitted_splits_only(write_spec, im
     extracted = []
     real = feature_cache.cached_splits
 
-    def recording(models, datasets, batch_size, seed):
+    def recording(models, datasets, store=None):
         extracted.append(sorted(datasets))
-        return real(models, datasets, batch_size, seed)
+        return real(models, datasets, store)
 
     monkeypatch.setattr(feature_cache, "cached_splits", recording)
     result = train(validate_file(cnn_spec(write_spec), ["train.phases=[{name: head, epochs: 1}]"]), out="run",

@@ -47,11 +47,14 @@ def make_optimizer(assembly: Assembly, problems: Problems, learning_rate=None):
         return None
 
 
-def compile_model(assembly: Assembly, learning_rate=None, model=None, rates=None, multipliers=None) -> None:
-    """Compile ``model`` (default: the full model) with the spec's optimizer and per-head losses.
+def compile_model(assembly: Assembly, learning_rate=None, model=None, rates=None, multipliers=None,
+                  steps_per_execution: int = 1) -> None:
+    """Compile ``model`` (default: the full model) with the spec's optimizer, per-head losses and XLA choice.
 
     ``learning_rate`` (a number or a Keras schedule) overrides the optimizer's; ``multipliers`` (layer
     name -> factor, from ``layer_rates.multipliers`` of the phase's ``rates``) scale it per layer.
+    ``steps_per_execution`` > 1 runs that many batches per call (for small models on cached features,
+    whose steps are shorter than Python's overhead per step).
     """
     import keras
 
@@ -86,4 +89,5 @@ def compile_model(assembly: Assembly, learning_rate=None, model=None, rates=None
     if getattr(target, "balances_losses", False):  # training_model's wrapper computes and weighs them itself
         target.use_head_losses(losses)
         losses, weights = None, None
-    target.compile(optimizer=optimizer, loss=losses, metrics=metrics, loss_weights=weights)
+    target.compile(optimizer=optimizer, loss=losses, metrics=metrics, loss_weights=weights,
+                   jit_compile=assembly.validated.spec.train.jit_compile, steps_per_execution=steps_per_execution)

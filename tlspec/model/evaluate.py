@@ -30,8 +30,11 @@ def split_by_head(results: dict, heads: list[str]) -> dict:
 
 
 def evaluate_splits(assembly: Assembly, datasets: dict, splits: list[str], shard=lambda dataset: dataset,
-                    timed=lambda split: contextlib.nullcontext()) -> dict:
-    """Metrics per split and head; ``timed(split)`` is entered around each split's evaluation."""
+                    timed=lambda split: contextlib.nullcontext(), substitutes: dict | None = None) -> dict:
+    """Metrics per split and head; ``timed(split)`` is entered around each split's evaluation.
+    ``substitutes``: split -> (model, dataset) that computes the same outputs more cheaply (the network
+    above a frozen bottom, on that bottom's cached outputs); free decoding still reads ``datasets``."""
+    substitutes = substitutes or {}
     targets = head_targets(assembly)
     names = [t.name for t in targets]
     per_token = [t.name for t in targets if len(assembly.built[t.name].output.shape) == 3 and t.integer_labels]
@@ -41,11 +44,12 @@ def evaluate_splits(assembly: Assembly, datasets: dict, splits: list[str], shard
         with timed(split):
             if split not in datasets:
                 continue
-            results = assembly.model.evaluate(shard(prepare(datasets[split], targets, {})), return_dict=True,
-                                              verbose=0)
+            model, dataset = substitutes.get(split, (assembly.model, datasets[split]))
+            results = model.evaluate(shard(prepare(dataset, targets, {})), return_dict=True, verbose=0)
             metrics[split] = split_by_head(results, names)
-            for head, values in token_metrics(assembly.model, datasets[split], per_token).items():
-                metrics[split][head].update(values)
+            if per_token:  # a second pass over the split, only for heads that tag tokens
+                for head, values in token_metrics(model, dataset, per_token).items():
+                    metrics[split][head].update(values)
             if split != "train" and generators_found:
                 for head, values in generation_metrics(generators_found, datasets[split]).items():
                     metrics[split][head].update(values)

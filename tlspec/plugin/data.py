@@ -111,6 +111,9 @@ class DataContext:
     # When predicting: whether an item may name a file on this machine. ``tlspec serve`` sets it False for
     # the strings a client sends (they are texts, never server paths); uploads arrive as files.
     local_files: bool = True
+    # False when every phase trains on features computed in one pass over each split: decoded inputs kept
+    # in memory (an image cache) would only cost memory. A source may ignore it.
+    keep_decoded: bool = True
 
     def note(self, message: str) -> None:
         self.notes.append(message)

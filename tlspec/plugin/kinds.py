@@ -154,6 +154,13 @@ class DataSource(Plugin):
         given back as ``context.state`` at prediction, so predict never re-reads the training files."""
         return None
 
+    def fingerprint(self, config: DataConfig, context: DataContext) -> dict[str, str] | None:
+        """Per split, a digest of everything ``datasets`` makes it from: the files' content, the options
+        that change what is yielded (sizes, tokenization), a version of the decoding code. The persistent
+        feature cache (``train.persistent_cache``) finds a split's features again by it, so it must change
+        whenever the split would. None: this source cannot tell, and features are cached in memory only."""
+        return None
+
     def prediction_inputs(self, config: DataConfig, context: DataContext, items: Sequence[str]) -> dict[str, Any]:
         """Model inputs (arrays keyed by input name) for ``tlspec predict ITEMS…``; ``context.state`` is
         what ``prediction_state`` returned at training (None for a run saved without it)."""

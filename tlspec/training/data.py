@@ -24,11 +24,15 @@ class TrainingData:
     class_weights: dict[str, Any]     # per head, a weight per class label
     tied: list[Tie]                   # soft-sharing groups
     steps_per_epoch: int
+    fingerprints: dict[str, str] | None = None  # per split, for train.persistent_cache (None: not kept)
 
 
-def load_training_data(session: Session) -> TrainingData:
+def load_training_data(session: Session, keep_decoded: bool = True) -> TrainingData:
+    """``keep_decoded`` False: every phase trains on features computed in one pass, so the data source need
+    not keep decoded inputs in memory."""
     validated, assembly = session.validated, session.assembly
     context = validated.data_context()
+    context.keep_decoded = keep_decoded
     datasets = load_datasets(validated, context)
     record_data(session, context)
     notes = list(dict.fromkeys(validated.graph.notes + context.notes))
@@ -46,7 +50,32 @@ def load_training_data(session: Session) -> TrainingData:
         class_weights=class_weight_tables(train.class_weights, targets, datasets["train"]),
         tied=ties(assembly),
         steps_per_epoch=max(1, math.ceil(validated.description.splits["train"] / train.batch_size)),
+        fingerprints=data_fingerprints(session, context, weighted=weighting is not None),
     )
+
+
+def data_fingerprints(session: Session, context, weighted: bool) -> dict[str, str] | None:
+    """The data source's digest of each split, when ``train.persistent_cache`` asks for one."""
+    validated = session.validated
+    if not validated.spec.train.persistent_cache:
+        return None
+    source = validated.data_source
+    if weighted:
+        print("note: train.persistent_cache: features are cached in memory only (importance weights from "
+              "'adapt' are computed anew each run)")
+        return None
+    problems = Problems(validated.locations)
+    with session.stopwatch.stage("fingerprint data"):
+        found = problems.call(source, "fingerprint", context)
+    problems.raise_if_any()
+    if found is None:
+        print(f"note: train.persistent_cache: data plugin '{source.record.name}' cannot fingerprint its data; "
+              "features are cached in memory only")
+        return None
+    if not isinstance(found, dict) or not all(isinstance(v, str) for v in found.values()):
+        raise TlspecError(f"data plugin '{source.record.name}' ({source.record.origin.distribution}): "
+                          f"fingerprint() must return {{split: digest string}} or None, not {found!r:.80}")
+    return found
 
 
 def record_data(session: Session, context) -> None:

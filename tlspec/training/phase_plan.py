@@ -80,14 +80,24 @@ def phase_rates(train, index: int):
 
 
 def cache_decision(assembly: Assembly, mode, description) -> tuple[bool, str | None]:
-    """Whether the heads will train on cached features and why; ``mode`` is ``train.cache_features``.
-    The error ``mode: true`` would meet is left to training (the reason is returned with False)."""
-    from tlspec.training.feature_cache import blockers
+    """Whether the phase trains on cached features and why; ``mode`` is ``train.cache_features``.
+    The features are those under the heads when all of it is frozen, else the outputs of the frozen
+    bottom of the network (when worth caching). The error ``mode: true`` would meet is left to training
+    (the reason is returned with False)."""
+    from tlspec.training.feature_cache import blockers, frontier, frontier_problem
 
     if mode is False:
         return False, "disabled by train.cache_features: false"
     reasons = blockers(assembly, bool(description and description.augmented))
-    return (not reasons), ("; ".join(reasons) or "everything under the heads is frozen and deterministic")
+    if not reasons:
+        return True, "everything under the heads is frozen and deterministic"
+    found, why = frontier(assembly, description)
+    problem = why if found is None else frontier_problem(found, assembly.model.inputs, description)
+    if problem is None:
+        return True, (f"the frozen layers up to '{found.last_frozen}' run once and their outputs are cached; "
+                      f"'{found.first_trained}' and the layers above it train")
+    joined = "; ".join(reasons)
+    return False, joined if problem in joined else f"{joined}; {problem}"
 
 
 def components(assembly: Assembly, multipliers: dict[str, float] | None = None) -> list[ComponentPhase]:
@@ -130,9 +140,9 @@ def layers(assembly: Assembly, multipliers: dict[str, float] | None = None) -> l
 
 def phase_line(cached: bool, why: str, parts: list[ComponentPhase]) -> str:
     """``training heads on cached features (why)``, or what trains under the heads, in parameters."""
-    if cached:
-        return f"training heads on cached features ({why})"
     below = [part for part in parts if part.role != "head"]
+    if cached and not any(part.trainable for part in below):
+        return f"training heads on cached features ({why})"
     trained = [part for part in below if part.trainable]
     if all(not part.frozen_layers for part in below):
         rated = ", ".join(f"{part.name}{_rates(part)}" for part in below if _rates(part))

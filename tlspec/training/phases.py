@@ -68,11 +68,12 @@ def _prepare(session: Session, data: TrainingData, step: PhaseStep) -> PreparedP
         rates, rates_path = phase_rates(validated.spec.train, step.index)
         multipliers = phase_multipliers(session.assembly, rates, rates_path)
         cached, reason = cache_decision(session)
-        inner, phase_data = _fit_target(session, data, cached, step.name)
+        inner, phase_data = _fit_target(session, data, cached, step)
         balancing = plan_for(session.assembly, validated.spec.train.loss_balancing, inner)
         fit_model = training_model(inner, [] if cached else data.tied, balancing, session.state.balancing)
         compile_model(session.assembly, learning_rate(session, step.spec, data.steps_per_epoch), model=fit_model,
-                      rates=rates, multipliers=multipliers)
+                      rates=rates, multipliers=multipliers,
+                      steps_per_execution=min(CACHED_STEPS_PER_EXECUTION, data.steps_per_epoch) if cached else 1)
         from tlspec.training.callbacks import RunRecorder
 
         if step.resuming:
@@ -82,17 +83,63 @@ def _prepare(session: Session, data: TrainingData, step: PhaseStep) -> PreparedP
     return PreparedPhase(fit_model, phase_data, recorder, cached, reason, multipliers, balancing)
 
 
-def _fit_target(session: Session, data: TrainingData, cached: bool, phase: str) -> tuple[Any, dict]:
-    """The model to fit and its data: the heads on cached features, or the whole model."""
+@dataclass
+class PhaseFeatures:
+    """What a phase trained on cached features: evaluation reuses them while the extractor's weights hold."""
+
+    models: Any              # feature_cache.FeatureModels
+    splits: dict             # split -> feature_cache.CachedSplit
+    weights_digest: str      # of the extractor's weights when they were extracted
+    store: Any = None        # feature_store.FeatureStore, with train.persistent_cache
+    plain: bool = True       # the splits are the data source's own (no importance weights attached)
+
+
+def _fit_target(session: Session, data: TrainingData, cached: bool, step: PhaseStep) -> tuple[Any, dict]:
+    """The model to fit and its data: the heads (or the network above its frozen bottom) on cached
+    features, or the whole model."""
+    session.features = None
     if not cached:
         return session.assembly.model, data.to_fit
     from tlspec.training.feature_cache import cached_splits, feature_models
 
-    models = feature_models(session.assembly)
+    plan = session.feature_plan
+    models = plan.models.get(step.index) if plan is not None else None
+    models = models or feature_models(session.assembly)
     spec = session.spec
     fitted = {split: data.to_fit[split] for split in ("train", "validation") if split in data.to_fit}  # not test
-    with session.stopwatch.stage(f"phase {phase}: extract features"):
-        return models.heads, cached_splits(models, fitted, spec.train.batch_size, spec.seed)
+    with session.stopwatch.stage(f"phase {step.name}: extract features"):
+        if plan is not None and plan.stores is None:
+            plan.stores = {index: open_store(session, data, found) for index, found in plan.models.items()}
+        store = plan.stores.get(step.index) if plan is not None and step.index in plan.models else None
+        store = store or open_store(session, data, models)
+        if plan is not None and step.index in plan.ahead and not plan.extracted:  # the first pass, for all
+            plan.extract_ahead(fitted, plan.stores)
+        splits = plan.take(step.index, models) if plan is not None else None
+        splits = splits or cached_splits(models, fitted, store)
+        report_store(store)
+    session.features = PhaseFeatures(models, splits, models.weights_digest(), store, data.to_fit is data.datasets)
+    batch_size = spec.train.batch_size
+    return models.heads, {split: found.dataset(batch_size, spec.seed, shuffle=split == "train")
+                          for split, found in splits.items()}
+
+
+def open_store(session: Session, data: TrainingData, models):
+    """The persistent feature cache for these features, when the spec asks for it and the data allows."""
+    if data.fingerprints is None:
+        return None
+    from tlspec.training.feature_store import FeatureStore, cache_root
+
+    return FeatureStore(cache_root(), data.fingerprints, models, session.spec.seed)
+
+
+def report_store(store) -> None:
+    said = store.describe() if store is not None else None
+    if said:
+        print(f"  {said}")
+
+
+# Batches per call when fitting on cached features: their steps are too short for Python's overhead per step.
+CACHED_STEPS_PER_EXECUTION = 16
 
 
 def cache_decision(session: Session) -> tuple[bool, str]:

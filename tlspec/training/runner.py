@@ -26,6 +26,7 @@ from tlspec.spec.validate import ValidatedSpec
 from tlspec.training.checkpoint import restore_weights
 from tlspec.training.data import TrainingData, load_training_data
 from tlspec.training.failures import explained
+from tlspec.training.feature_plan import plan_features
 from tlspec.training.phases import run_phase
 from tlspec.training.records import PhaseRecord
 from tlspec.training.rundir import CURVES, HISTORY, METRICS, MODEL, SPEC, RunDir
@@ -78,8 +79,20 @@ def train(validated: ValidatedSpec, out=None, resume: bool = False, verbose: int
             raise error from None
         raise
     finally:
+        if session.previous_policy is not None:  # the dtype policy is global: put back the caller's
+            set_precision(session.previous_policy)
         if not distribution.is_chief:
             session.run.remove()
+
+
+def set_precision(policy: str) -> str:
+    """Make ``policy`` Keras' global dtype policy (float32, mixed_float16, mixed_bfloat16); returns the
+    one it replaces."""
+    from tlspec.model.runtime import keras
+
+    previous = keras().config.dtype_policy().name
+    keras().config.set_dtype_policy(policy)
+    return previous
 
 
 def record_stop(session: Session, error: BaseException) -> None:
@@ -104,14 +117,23 @@ def require_data(validated: ValidatedSpec) -> None:
 
 def _train(session: Session) -> TrainResult:
     start_run(session)
+    with session.stopwatch.stage("plan features"):
+        session.feature_plan = plan_features(session, session.state.phase_index)
     with session.stopwatch.stage("load data"):
-        data = load_training_data(session)
+        data = load_training_data(session, keep_decoded=decoded_inputs_reread(session))
     for step in session.phases_to_run():
         session.record_phase(run_phase(session, data, step))
         raise_if_requested()
     metrics = evaluate(session, data)
     raise_if_requested()
     return finish(session, data, metrics)
+
+
+def decoded_inputs_reread(session: Session) -> bool:
+    """Whether the training data is read more than once per split (so a source's cache of decoded inputs
+    pays): a phase that trains on it, importance weighting, class weights counted from it."""
+    spec = session.spec
+    return not session.feature_plan.every_phase_cached or spec.adapt is not None or bool(spec.train.class_weights)
 
 
 def start_run(session: Session) -> None:
@@ -122,6 +144,7 @@ def start_run(session: Session) -> None:
         print(session.distribution.describe(session.spec.train.batch_size))
     with session.stopwatch.stage("TensorFlow start-up"):
         keras()
+    session.previous_policy = set_precision(session.spec.train.precision)
     with session.stopwatch.stage("build model"):
         session.assembly = assemble(session.validated)
     with session.stopwatch.stage("open run"):
@@ -153,14 +176,36 @@ def evaluate(session: Session, data: TrainingData) -> dict:
                 warnings.simplefilter("ignore", UserWarning)
                 assembly.model.load_weights(run.file(MODEL))
         compile_model(assembly)
+        cached = cached_evaluation(session, data)
         metrics = evaluate_splits(assembly, data.datasets, ["train", "validation", "test"],
                                   shard=session.distribution.shard,
-                                  timed=lambda split: stopwatch.stage(f"evaluate {split}"))
+                                  timed=lambda split: stopwatch.stage(f"evaluate {split}"), substitutes=cached)
     if data.target is not None and "test" in data.target:
         with stopwatch.stage("evaluate target_test"):
             metrics["target_test"] = evaluate_splits(assembly, {"target_test": data.target["test"]},
                                                      ["target_test"])["target_test"]
     return metrics
+
+
+def cached_evaluation(session: Session, data: TrainingData) -> dict:
+    """Split -> (the network above the frozen bottom, its cached features) for the splits the last phase
+    cached, while the kept model's frozen weights are those they were computed with; with
+    ``train.persistent_cache`` the test split's features are extracted (or found) too."""
+    from tlspec.training.feature_cache import cached_splits
+
+    features = session.features
+    if features is None or not features.plain or features.models.weights_digest() != features.weights_digest:
+        return {}
+    splits = dict(features.splits)
+    if features.store is not None and "test" in data.datasets:
+        from tlspec.training.phases import report_store
+
+        with session.stopwatch.stage("evaluate test"):
+            splits |= cached_splits(features.models, {"test": data.datasets["test"]}, features.store)
+        report_store(features.store)
+    compile_model(session.assembly, model=features.models.heads)
+    batch_size = session.spec.train.batch_size
+    return {split: (features.models.heads, found.dataset(batch_size)) for split, found in splits.items()}
 
 
 def save_artifacts(session: Session) -> list[Path]:

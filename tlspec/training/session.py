@@ -60,6 +60,9 @@ class Session:
     trackers: Any = None  # tracking.Trackers, on the chief, once the run is open
     reporter: Any = None  # run directory -> files to give trackers beside the run's own (the HTML report)
     epoch_hook: Any = None  # called with each epoch's history row (tlspec sweep's pruning); may raise Pruned
+    previous_policy: str | None = None  # Keras' dtype policy before train.precision replaced it
+    feature_plan: Any = None  # feature_plan.FeaturePlan: what the phases will cache, one pass for them all
+    features: Any = None  # phases.PhaseFeatures of the last phase, if it trained on cached features
 
     def on_epoch(self, row: dict) -> None:
         """What follows the run hears of each epoch: its trackers, a sweep."""
