@@ -166,8 +166,20 @@ class TrainSpec(Strict):
     phases: list[PhaseSpec] = Field(default_factory=list,
                                     description="Successive training phases; each recompiles the model.")
     cache_features: Literal["auto"] | bool = Field(
-        "auto", description="Train heads on features computed once when everything under them is frozen "
-                            "and deterministic: auto (when possible), true (require it), false (never).")
+        "auto", description="Compute what cannot change in a phase once: the features under the heads when all "
+                            "of it is frozen and deterministic, else the outputs of the network's frozen bottom "
+                            "when some of it trains; auto (when possible), true (require it), false (never).")
+    persistent_cache: bool = Field(
+        False, description="Keep cached features on disk as well, in $TLSPEC_CACHE/features (default "
+                           "~/.cache/tlspec/features), keyed by the data's content, the frozen layers' architecture "
+                           "and weights, and the TensorFlow version: a later run on the same data skips decoding "
+                           "and extraction. Needs a data source that fingerprints its data (image_folder does).")
+    precision: Literal["float32", "mixed_float16", "mixed_bfloat16"] = Field(
+        "float32", description="Keras dtype policy: mixed_* computes in 16 bits and keeps float32 weights (on "
+                               "GPUs with tensor cores; mixed_float16 scales the loss). See docs/performance.md.")
+    jit_compile: Literal["auto"] | bool = Field(
+        "auto", description="Compile train and evaluation steps with XLA: auto (Keras' choice: when every layer "
+                            "supports it), true, false.")
     class_weights: dict[str, ClassWeights] = Field(
         default_factory=dict, description="Per head: 'balanced' or {class name: weight}.")
     checkpoint: CheckpointSpec | None = None
