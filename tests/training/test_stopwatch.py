@@ -62,9 +62,9 @@ def test_a_cli_run_accounts_for_every_second(tmp_path):
     assert result.returncode == 0, result.stderr[-2000:]
     timings = json.loads((tmp_path / "run" / "run.json").read_text())["timings"]
     assert list(timings) == [
-        "start-up", "scan data", "validate", "TensorFlow start-up", "open run", "build model", "load data",
-        "phase train: set up", "phase train: fit", "prepare evaluation", "evaluate train", "evaluate validation",
-        "evaluate test", "save", "plot curves", "unaccounted", "total"]
+        "start-up", "scan data", "validate", "TensorFlow start-up", "open run", "build model", "plan features",
+        "load data", "phase train: set up", "phase train: fit", "prepare evaluation", "evaluate train",
+        "evaluate validation", "evaluate test", "save", "plot curves", "unaccounted", "total"]
     stages = {name: seconds for name, seconds in timings.items() if name != "total"}
     assert sum(stages.values()) == pytest.approx(timings["total"], abs=0.1)  # each is rounded to 10 ms
     assert timings["unaccounted"] <= 0.05 * timings["total"] + 0.2

@@ -52,16 +52,22 @@ def test_phases_cache_frozen_features_then_fine_tune(write_spec, image_data, ker
 
 
 def test_frozen_features_are_extracted_for_the_fitted_splits_only(write_spec, image_data, keras, monkeypatch):
-    from tlspec.training import feature_cache
+    from tlspec.training import feature_cache, feature_plan
 
     extracted = []
-    real = feature_cache.cached_splits
+    real_splits, real_ahead = feature_cache.cached_splits, feature_plan.FeaturePlan.extract_ahead
 
     def recording(models, datasets, store=None):
         extracted.append(sorted(datasets))
-        return real(models, datasets, store)
+        return real_splits(models, datasets, store)
 
+    def recording_ahead(plan, datasets, stores):
+        extracted.append(sorted(datasets))
+        return real_ahead(plan, datasets, stores)
+
+    # features are extracted either ahead, for every cached phase at once, or by the phase itself
     monkeypatch.setattr(feature_cache, "cached_splits", recording)
+    monkeypatch.setattr(feature_plan.FeaturePlan, "extract_ahead", recording_ahead)
     result = train(validate_file(cnn_spec(write_spec), ["train.phases=[{name: head, epochs: 1}]"]), out="run",
                    verbose=0)
     assert extracted == [["train", "validation"]]  # the test split is evaluated on the whole model, never fitted

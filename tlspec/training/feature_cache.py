@@ -41,7 +41,7 @@ class FeatureModels:
 
         digest = hashlib.blake2b(digest_size=16)
         for layer in self.frozen:
-            for weight in layer.weights:
+            for weight in getattr(layer, "weights", ()):
                 digest.update(weight.path.encode())
                 digest.update(np.ascontiguousarray(weight.numpy()).tobytes())
         return digest.hexdigest()
@@ -57,6 +57,11 @@ def _feature_tensors(assembly) -> dict[str, Any]:
                 continue
             tensors[ref.text] = assembly.tensor(ref)
     return tensors
+
+
+def _trains(operation) -> bool:
+    # keras.ops calls in a functional graph (NotEqual, Cast ...) are operations, not layers: no weights
+    return bool(getattr(operation, "trainable", False) and getattr(operation, "trainable_weights", None))
 
 
 def _stochastic(layer) -> bool:
@@ -122,15 +127,15 @@ def frontier(assembly, description) -> tuple[Frontier | None, str]:
     for operation, node in _nodes(model):
         if isinstance(operation, keras.layers.InputLayer):
             continue
-        if all(id(t) in fixed for t in node.input_tensors) and not _stochastic(operation) and not (
-                operation.trainable and operation.trainable_weights):
+        if all(id(t) in fixed for t in node.input_tensors) and not _stochastic(operation) and not _trains(
+                operation):
             fixed.update(id(t) for t in node.output_tensors)
             frozen.append(operation)
         else:
             above.append((operation, node))
     if any(id(t) in fixed for t in model.outputs):
         return None, "an output is computed by frozen layers alone"
-    weighted = [layer for layer in frozen if layer.weights]
+    weighted = [layer for layer in frozen if getattr(layer, "weights", None)]
     if not weighted:
         return None, "no frozen layer is below it"
     tensors: dict[str, Any] = {}

@@ -72,7 +72,7 @@ def plan_features(session, first_phase: int) -> FeaturePlan:
             cached_count += 1
             models = feature_models(assembly)
             plan.models[index] = models
-            below = {id(weight) for layer in models.frozen for weight in layer.weights}
+            below = {id(weight) for layer in models.frozen for weight in getattr(layer, "weights", ())}
             if not below & trained_so_far:
                 plan.ahead.append(index)
         trained_so_far |= {id(weight) for weight in assembly.model.trainable_weights}
