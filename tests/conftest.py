@@ -1,11 +1,26 @@
 """Fixtures every test folder shares; plain helpers live in ``helpers.py``."""
 
+import os
 import textwrap
 from pathlib import Path
 
 import pytest
 
 from helpers import make_image_folder
+
+
+@pytest.fixture(scope="session", autouse=True)
+def private_cache(tmp_path_factory):
+    """tlspec's caches (plugin index, data descriptions, features) in a folder of the test run's own, for
+    the CLI processes the tests start too: no test reads what a user's runs (or an earlier test run) left."""
+    folder = tmp_path_factory.mktemp("tlspec-cache")
+    previous = os.environ.get("TLSPEC_CACHE")
+    os.environ["TLSPEC_CACHE"] = str(folder)
+    yield folder
+    if previous is None:
+        os.environ.pop("TLSPEC_CACHE", None)
+    else:
+        os.environ["TLSPEC_CACHE"] = previous
 
 
 @pytest.fixture

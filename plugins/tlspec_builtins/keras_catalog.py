@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 import gzip
 import json
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -60,20 +61,33 @@ class CatalogEntry:
         return PREPROCESSING_MODE[self.family]
 
 
+class Catalog(Mapping):
+    """Every application by name; an entry's layers become objects only when it is read, since a spec
+    names one network out of dozens (building all of them was most of a cold ``validate``)."""
+
+    def __init__(self, raw: dict[str, dict]):
+        self._raw = raw
+        self._built: dict[str, CatalogEntry] = {}
+
+    def __getitem__(self, model: str) -> CatalogEntry:
+        if model not in self._built:
+            entry = self._raw[model]
+            self._built[model] = CatalogEntry(
+                model=model, family=entry["family"], default_input_shape=tuple(entry["default_input_shape"]),
+                min_size=entry["min_size"], layers=tuple(CatalogLayer(*layer) for layer in entry["layers"]))
+        return self._built[model]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._raw)
+
+    def __len__(self) -> int:
+        return len(self._raw)
+
+
 @functools.cache
-def load_catalog() -> dict[str, CatalogEntry]:
+def load_catalog() -> Catalog:
     with gzip.open(CATALOG_PATH, "rt", encoding="utf-8") as handle:
-        raw = json.load(handle)
-    return {
-        model: CatalogEntry(
-            model=model,
-            family=entry["family"],
-            default_input_shape=tuple(entry["default_input_shape"]),
-            min_size=entry["min_size"],
-            layers=tuple(CatalogLayer(*layer) for layer in entry["layers"]),
-        )
-        for model, entry in raw["models"].items()
-    }
+        return Catalog(json.load(handle)["models"])
 
 
 def describe_application(model_name: str) -> dict:

@@ -10,18 +10,22 @@ others from loading.
 from __future__ import annotations
 
 import functools
-import importlib.metadata as metadata
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from types import ModuleType
+from typing import TYPE_CHECKING
 
 import pluggy
 
 from tlspec.errors import did_you_mean, one_of
 from tlspec.plugin import hookspecs
 from tlspec.plugin.configs import PluginConfig
+from tlspec.plugin.index import IndexEntry, PluginIndex, environment_key, module_file, read_index, write_index
 from tlspec.plugin.keras_objects import KerasObject, declaration_problem
 from tlspec.plugin.kinds import KINDS, PluginKind
+
+if TYPE_CHECKING:
+    from importlib import metadata
 
 HOOK_NAMES = (*(kind.hook_name for kind in KINDS.values()), hookspecs.tlspec_keras_objects.__name__)
 
@@ -162,8 +166,12 @@ class _Loader:
                 self.manager.unregister(error.plugin)
                 self.registry.fail(self.origins.pop(name), _unknown_hook_message(error.plugin))
 
-    def collect(self) -> None:
-        for name, origin in self.origins.items():
+    def collect(self, names: Iterable[str] | None = None) -> None:
+        """Add what the registered plugins (or only those named) provide to the registry."""
+        for name in list(self.origins if names is None else names):
+            origin = self.origins.get(name)
+            if origin is None:  # dropped by drop_unknown_hooks
+                continue
             for kind in KINDS.values():
                 for plugin in self._provided(kind.hook_name, name, origin):
                     self.registry.add(kind, plugin, origin)
@@ -192,31 +200,42 @@ def _unknown_hook_message(plugin: object) -> str:
                      for name in unknown)
 
 
-def _origin(entry_point: metadata.EntryPoint) -> Origin:
-    dist = entry_point.dist
-    return Origin(
-        entry_point=entry_point.name,
-        distribution=dist.metadata["Name"] if dist is not None else "unknown",
-        version=dist.version if dist is not None else "?",
-    )
+def _entry_points() -> list[tuple[metadata.EntryPoint, Origin]]:
+    """Every ``tlspec`` entry point with where it comes from, each (distribution, name) once."""
+    from importlib import metadata  # reads every installed distribution: only when the index is rebuilt
+
+    found, seen, dists = [], set(), {}
+    for entry_point in metadata.entry_points(group=hookspecs.ENTRY_POINT_GROUP):
+        dist = entry_point.dist
+        if id(dist) not in dists:  # reading a distribution's metadata is the costly part: once per distribution
+            dists[id(dist)] = ((dist.metadata["Name"], dist.version) if dist is not None else ("unknown", "?"))
+        distribution, version = dists[id(dist)]
+        if (distribution, entry_point.name) in seen:  # same dist visible twice on sys.path
+            continue
+        seen.add((distribution, entry_point.name))
+        found.append((entry_point, Origin(entry_point.name, distribution, version)))
+    return found
+
+
+def _load_into(loader: _Loader, points: Iterable[tuple[Callable[[], object], Origin]]) -> list[str]:
+    """Import (``load()``) and register each entry point's module; the names registered."""
+    names = []
+    for load, origin in points:
+        try:
+            module = load()
+        except Exception as exc:
+            loader.registry.fail(origin, f"{type(exc).__name__}: {exc}")
+            continue
+        loader.register(module, origin)
+        names.append(f"{origin.distribution}:{origin.entry_point}")
+    return names
 
 
 def discover(extra_modules: Iterable[tuple[ModuleType, Origin]] = ()) -> Registry:
     """Load every plugin registered under the ``tlspec`` entry-point group (and ``extra_modules``)."""
     registry = Registry()
     loader = _Loader(registry)
-    seen: set[tuple[str, str]] = set()
-    for entry_point in metadata.entry_points(group=hookspecs.ENTRY_POINT_GROUP):
-        origin = _origin(entry_point)
-        if (origin.distribution, entry_point.name) in seen:  # same dist visible twice on sys.path
-            continue
-        seen.add((origin.distribution, entry_point.name))
-        try:
-            module = entry_point.load()
-        except Exception as exc:
-            registry.fail(origin, f"{type(exc).__name__}: {exc}")
-            continue
-        loader.register(module, origin)
+    _load_into(loader, [(entry_point.load, origin) for entry_point, origin in _entry_points()])
     for module, origin in extra_modules:
         loader.register(module, origin)
     loader.drop_unknown_hooks()
@@ -224,6 +243,87 @@ def discover(extra_modules: Iterable[tuple[ModuleType, Origin]] = ()) -> Registr
     return registry
 
 
+class LazyRegistry:
+    """The installed plugins, imported as they are asked for (see ``tlspec.plugin.index``).
+
+    ``get`` imports only the modules the index says provide a name; ``names`` and
+    ``keras_object_names`` answer from the index. Anything that needs every plugin
+    (``records``, ``failures``, ``keras_objects``, ``all_records``) loads them all.
+    """
+
+    def __init__(self) -> None:
+        self._registry = Registry()
+        self._loader = _Loader(self._registry)
+        self._loaded: set[tuple[str, str]] = set()  # (distribution, entry point)
+        self._complete = False
+        self._key = environment_key()
+        self._index = read_index(self._key) or self._load_all()
+
+    def _load(self, points: list[tuple[Callable[[], object], Origin]]) -> None:
+        points = [(load, origin) for load, origin in points
+                  if (origin.distribution, origin.entry_point) not in self._loaded]
+        self._loaded |= {(origin.distribution, origin.entry_point) for _, origin in points}
+        names = _load_into(self._loader, points)
+        self._loader.drop_unknown_hooks()
+        self._loader.collect(names)
+
+    def _load_all(self) -> PluginIndex:
+        """Every installed entry point (read from the distributions' metadata), and the index rebuilt."""
+        if not self._complete:
+            installed = _entry_points()
+            self._load([(entry_point.load, origin) for entry_point, origin in installed])
+            self._complete = True
+            self._index = PluginIndex(self._key, [self._entry(entry_point, origin)
+                                                  for entry_point, origin in installed])
+            write_index(self._index)
+        return self._index
+
+    def _entry(self, entry_point: metadata.EntryPoint, origin: Origin) -> IndexEntry:
+        registry = self._registry
+        path, mtime = module_file(entry_point.value)
+        return IndexEntry(origin.entry_point, entry_point.value, origin.distribution, origin.version, path, mtime,
+                          tuple((r.kind, r.name) for r in registry.all_records() if r.origin == origin),
+                          tuple((name, r.declaration.kind) for name, r in sorted(registry.keras_objects.items())
+                                if r.origin == origin))
+
+    def get(self, kind: str, name: str) -> PluginRecord:
+        found = self._registry.records.get(kind, {}).get(name) if isinstance(name, str) else None
+        if found is None and not self._complete and isinstance(name, str) and kind in KINDS:
+            self._load([(entry.load, Origin(entry.entry_point, entry.distribution, entry.version))
+                        for entry in self._index.providers(kind, name)])
+            found = self._registry.records[kind].get(name)
+            if found is None:  # the index is stale, or the name is new or misspelt: look everywhere
+                self._load_all()
+        return found or self._registry.get(kind, name)
+
+    def names(self, kind: str) -> list[str]:
+        return self._registry.names(kind) if self._complete else self._index.names(kind)
+
+    def keras_object_names(self, *kinds: str) -> list[str]:
+        if self._complete:
+            return self._registry.keras_object_names(*kinds)
+        return self._index.keras_object_names(kinds)
+
+    def all_records(self) -> list[PluginRecord]:
+        self._load_all()
+        return self._registry.all_records()
+
+    @property
+    def records(self) -> dict[str, dict[str, PluginRecord]]:
+        self._load_all()
+        return self._registry.records
+
+    @property
+    def failures(self) -> list[PluginFailure]:
+        self._load_all()
+        return self._registry.failures
+
+    @property
+    def keras_objects(self) -> dict[str, KerasObjectRecord]:
+        self._load_all()
+        return self._registry.keras_objects
+
+
 @functools.cache
-def default_registry() -> Registry:
-    return discover()
+def default_registry() -> LazyRegistry:
+    return LazyRegistry()
