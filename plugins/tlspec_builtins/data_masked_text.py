@@ -32,7 +32,7 @@ from tlspec.api import (
     one_of,
     split_indices,
 )
-from tlspec_builtins.corpora import add_nltk_path, plain_sentences
+from tlspec_builtins.corpora import add_nltk_path, corpus_digest, plain_sentences, split_fingerprints
 from tlspec_builtins.text_vocabulary import tokenize
 from tlspec_builtins.wordpiece import SPECIAL_TOKENS, WordPieceOptions, learn_vocabulary
 
@@ -60,10 +60,22 @@ class MaskedTextConfig(DataConfig):
     nltk_data: str | None = Field(None, description="A folder to add to NLTK's data path (as NLTK_DATA does).")
 
 
+READING_VERSION = 1  # raise when reading, splitting or masking changes what a corpus yields
+
+
 class MaskedText(DataSource):
     name = "masked_text"
     summary = "Raw sentences with pieces masked, for masked-LM pretraining (a WordPiece vocabulary learned from them)."
     Config = MaskedTextConfig
+    cache_description = True  # describing reads the whole corpus and learns a WordPiece vocabulary from it
+
+    def fingerprint(self, config: MaskedTextConfig, context: DataContext) -> dict[str, str] | None:
+        """The corpus files' content, the options and the seed (it splits the sentences and masks them)."""
+        content = corpus_digest(config.corpus, config.nltk_data, context.resolve_path)
+        if content is None:
+            return None
+        return split_fingerprints(READING_VERSION, content, config.model_dump(mode="json"), config.split_seed,
+                                  context.seed)
 
     def _prepare(self, config: MaskedTextConfig, context: DataContext):
         if config.target not in context.heads:

@@ -29,7 +29,7 @@ from tlspec.api import (
     read_utf8,
     split_indices,
 )
-from tlspec_builtins.corpora import add_nltk_path
+from tlspec_builtins.corpora import add_nltk_path, corpus_digest, preset_digest, split_fingerprints
 from tlspec_builtins.subwords import (
     TokenizerOptions,
     describe_pieces,
@@ -49,6 +49,7 @@ from tlspec_builtins.text_vocabulary import (
 )
 
 NAMED_CORPORA = ("treebank", "brown", "conll2000")
+READING_VERSION = 1  # raise when reading or splitting changes what a corpus yields: cached descriptions go stale
 COLUMNS = ("pos", "chunk")
 
 
@@ -141,6 +142,7 @@ class NltkTagged(DataSource):
     name = "nltk_tagged"
     summary = "POS/chunk-tagged sentences from NLTK corpora (treebank, brown, conll2000, indian, files)."
     Config = TaggedConfig
+    cache_description = True  # describing reads the whole corpus for its vocabulary and tags
 
     def _prepare(self, config: TaggedConfig, context: DataContext):
         unknown = sorted(set(config.targets) - set(context.heads))
@@ -157,6 +159,17 @@ class NltkTagged(DataSource):
         if config.characters:
             characters = [PAD, OOV] + sorted({c for s in train for t in s for c in t[0]})
         return sentences, splits, vocabulary, tags, characters
+
+    def fingerprint(self, config: TaggedConfig, context: DataContext) -> dict[str, str] | None:
+        """The corpus files' content (and a local preset's tokenizer files), the options and the split seed
+        (it decides which sentences each split holds); None when one of them cannot be read here."""
+        content = corpus_digest(config.corpus, config.nltk_data, context.resolve_path,
+                                ("taggers/universal_tagset",) if config.tagset else ())
+        tokenizer = preset_digest(config.tokenizer.preset, context.resolve_path) if config.tokenizer else ""
+        if content is None or tokenizer is None:
+            return None
+        split_seed = config.split_seed if config.split_seed is not None else context.seed
+        return split_fingerprints(READING_VERSION, content, tokenizer, config.model_dump(mode="json"), split_seed)
 
     def describe(self, config: TaggedConfig, context: DataContext) -> DataDescription:
         sentences, splits, vocabulary, tags, characters = self._prepare(config, context)

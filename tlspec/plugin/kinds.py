@@ -139,6 +139,9 @@ class DataSource(Plugin):
 
     kind = "data"
     Config: ClassVar[type[DataConfig]]
+    # True for a source whose ``describe`` is slow (it reads a corpus to learn a vocabulary): tlspec keeps
+    # its description on disk, found again by ``fingerprint``, so only a change to the data describes again.
+    cache_description: ClassVar[bool] = False
 
     @abstractmethod
     def describe(self, config: DataConfig, context: DataContext) -> DataDescription:

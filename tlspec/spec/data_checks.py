@@ -5,14 +5,16 @@ from __future__ import annotations
 from tlspec.errors import one_of
 from tlspec.plugin.data import DataContext, DataDescription
 from tlspec.plugin.shapes import format_shape
+from tlspec.spec.description_cache import describe_cached
 from tlspec.spec.graph import Graph
 from tlspec.spec.language import Spec
 from tlspec.spec.problems import Problems, Section
 
 
 def describe_data(section: Section, context: DataContext, problems: Problems) -> DataDescription | None:
-    """What the data section yields, asked of its plugin (None after a located problem)."""
-    return problems.call(section, "describe", context)
+    """What the data section yields, asked of its plugin (None after a located problem); kept on disk for
+    sources that ask for it (``DataSource.cache_description``)."""
+    return describe_cached(section, context, lambda: problems.call(section, "describe", context))
 
 
 def adopt_targets(heads: list[Section], description: DataDescription, data: Section, problems: Problems) -> None:
