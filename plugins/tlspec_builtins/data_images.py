@@ -72,7 +72,8 @@ def _class_folders(root: Path, field: str | None, spec_value: str) -> dict[str, 
         raise PlanError(f"folder not found: {spec_value}" + (f" (looked for {root})" if field else ""), field)
     classes = {}
     for folder in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
-        files = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+        # by name: the same order as comparing whole paths (one parent), without Path's slow comparison
+        files = sorted((p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES), key=lambda p: p.name)
         if not files:
             raise PlanError(f"class folder {folder.name!r} in {spec_value} has no images "
                             f"({', '.join(IMAGE_SUFFIXES)})", field)

@@ -26,7 +26,9 @@ def test_test_accuracy_after_frozen_and_fine_tune_phases(run_dir):
     print(f"\ncats vs dogs: test accuracy {metrics['test']['animal']['accuracy']:.4f}, "
           f"{info['seconds']} s, phases {info['phases']}")
     assert metrics["test"]["animal"]["accuracy"] >= 0.88
-    assert [(p["name"], p["cached_features"]) for p in info["phases"]] == [("head", True), ("finetune", False)]
+    assert [(p["name"], p["cached_features"]) for p in info["phases"]] == [("head", True), ("finetune", True)]
+    assert info["phases"][1]["why"] == ("the frozen layers up to 'conv_pw_9_relu' run once and their outputs are "
+                                        "cached; 'conv_dw_10' and the layers above it train")
 
 
 def test_predict_names_cats_and_dogs(run_dir):
