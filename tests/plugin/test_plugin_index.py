@@ -1,6 +1,7 @@
 """The entry-point index: validate imports only the plugin modules a spec names, and a stale index only costs
 time, never a wrong answer."""
 
+import importlib
 import json
 import os
 import subprocess
@@ -46,7 +47,7 @@ def test_validate_imports_only_the_plugin_modules_the_spec_names(cache):
     spec = SPECS / "cats_dogs_mobilenet.yaml"
     first, _ = probe(spec, cache)
     assert first == ENTRY_MODULES  # no index yet: everything is loaded once and the index written
-    assert index_path().is_file()
+    assert len(list(cache.glob("plugin-index-*.json"))) == 1
     second, flags = probe(spec, cache)
     assert second == {"tlspec_builtins.keras_app", "tlspec_builtins.heads", "tlspec_builtins.freeze",
                       "tlspec_builtins.data_images"}
@@ -66,26 +67,27 @@ def test_names_and_keras_objects_come_from_the_index_without_importing(cache):
 
 def test_a_stale_index_still_finds_every_plugin(cache):
     LazyRegistry()
-    data = json.loads(index_path().read_text())
+    data = json.loads(index_path(environment_key()).read_text())
     for entry in data["entries"]:
         if entry["entry_point"] == "heads":
             entry["plugins"] = [["backbone", "mlp"]]  # wrong: heads provides the heads, mlp comes from 'mlp'
         if entry["entry_point"] == "mlp":
             entry["plugins"] = []
-    index_path().write_text(json.dumps(data))
+    index_path(environment_key()).write_text(json.dumps(data))
     registry = LazyRegistry()
     assert registry.get("backbone", "mlp").origin.entry_point == "mlp"
     assert registry.get("head", "classifier").origin.entry_point == "heads"
-    rebuilt = {e["entry_point"]: e["plugins"] for e in json.loads(index_path().read_text())["entries"]}
+    entries = json.loads(index_path(environment_key()).read_text())["entries"]
+    rebuilt = {entry["entry_point"]: entry["plugins"] for entry in entries}
     assert rebuilt["mlp"] == [["backbone", "mlp"]]
     assert ["head", "classifier"] in rebuilt["heads"]
 
 
 def test_an_unreadable_index_is_rebuilt(cache):
-    index_path().parent.mkdir(parents=True)
-    index_path().write_text("{not json")
+    index_path(environment_key()).parent.mkdir(parents=True)
+    index_path(environment_key()).write_text("{not json")
     assert LazyRegistry().get("freeze", "until").origin.entry_point == "freeze"
-    assert json.loads(index_path().read_text())["key"] == environment_key()
+    assert json.loads(index_path(environment_key()).read_text())["key"] == environment_key()
 
 
 def test_a_misspelt_name_is_still_unknown_with_a_suggestion(cache):
@@ -98,7 +100,8 @@ def test_a_misspelt_name_is_still_unknown_with_a_suggestion(cache):
 def test_installing_or_editing_a_plugin_is_seen(tmp_path, cache, monkeypatch):
     site = tmp_path / "site"
     site.mkdir()
-    monkeypatch.syspath_prepend(str(site))
+    # after sys.path[0] (the script's folder or the working directory, whose time the key leaves out)
+    monkeypatch.setattr(sys, "path", [sys.path[0], str(site), *sys.path[1:]])
     before = LazyRegistry()
     assert "grown" not in before.names("head")
     time.sleep(0.05)  # a folder's modification time has a resolution of a few milliseconds
@@ -108,6 +111,7 @@ def test_installing_or_editing_a_plugin_is_seen(tmp_path, cache, monkeypatch):
     (info / "entry_points.txt").write_text("[tlspec]\ngrown = grown_plugin\n")
     module = site / "grown_plugin.py"
     module.write_text(textwrap.dedent(PLUGIN.format(names=["grown"])))
+    importlib.invalidate_caches()
     installed = LazyRegistry()
     assert "grown" in installed.names("head")
     assert installed.get("head", "grown").origin.distribution == "tlspec-grown"

@@ -3,7 +3,7 @@
 ``tlspec validate`` needs three or four plugin modules, not every installed
 one. Importing all of them (and building their pydantic models) was most of
 its start-up, so what each entry point provided is written once to
-``$TLSPEC_CACHE/plugin-index.json`` (by default ~/.cache/tlspec), with each
+``$TLSPEC_CACHE/plugin-index-<key>.json`` (by default ~/.cache/tlspec), with each
 distribution's name and version. The index holds while ``sys.path`` and the
 modification times of its folders are the same (installing, upgrading or
 removing a distribution adds or removes a ``.dist-info`` folder there) and
@@ -29,15 +29,17 @@ from pathlib import Path
 FORMAT = 2
 
 
-def index_path() -> Path:
-    return Path(os.environ.get("TLSPEC_CACHE") or Path.home() / ".cache" / "tlspec") / "plugin-index.json"
+def index_path(key: str) -> Path:
+    """One file per key: `tlspec` and `python -m tlspec.cli` see different import paths, and each keeps its
+    own index rather than rebuilding the other's."""
+    return Path(os.environ.get("TLSPEC_CACHE") or Path.home() / ".cache" / "tlspec") / f"plugin-index-{key}.json"
 
 
 def environment_key() -> str:
     """What the installed distributions are, as cheaply as it can be told: the import path and when each
     of its folders last changed."""
-    stamps = []
-    for entry in sys.path:
+    stamps = [[sys.path[0], None]] if sys.path else []  # the script's folder or the working directory:
+    for entry in sys.path[1:]:                           # its time changes with every file written there
         try:
             stamps.append([entry, os.stat(entry or ".").st_mtime_ns])
         except OSError:
@@ -131,7 +133,7 @@ def module_file(target: str) -> tuple[str | None, int | None]:
 
 def read_index(key: str) -> PluginIndex | None:
     try:
-        data = json.loads(index_path().read_text(encoding="utf-8"))
+        data = json.loads(index_path(key).read_text(encoding="utf-8"))
         if data.get("key") != key or data.get("format") != FORMAT:
             return None
         index = PluginIndex(key, [IndexEntry.from_json(entry) for entry in data["entries"]])
@@ -143,7 +145,7 @@ def read_index(key: str) -> PluginIndex | None:
 def write_index(index: PluginIndex) -> None:
     """Written under a temporary name and renamed, so a reader never sees half of it; failing to write
     (a read-only home) only means the next start loads everything again."""
-    path = index_path()
+    path = index_path(index.key)
     text = json.dumps({"format": FORMAT, "key": index.key, "entries": [e.to_json() for e in index.entries]})
     temporary = path.with_name(f"{path.name}.{os.getpid()}.tmp")
     try:
