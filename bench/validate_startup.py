@@ -23,10 +23,10 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO.parent / "shared" / "data"
-IMAGE_SPECS = ["cats_dogs_mobilenet", "vgg16_cats_dogs", "mobilenet_two_depths", "quickstart_transfer",
+IMAGE_SPECS = ["cats_dogs_mobilenet", "vgg16_cats_dogs", "mobilenet_two_depths", "quickstart_source",
                "small_cnn_plugin"]
 TEXT_SPECS = ["pos_treebank_rnn", "chunk_pos_multitask", "bert_brown_pretrain", "hindi_sentiment",
-              "urdu_from_hindi", "seq2seq_two_decoders"]
+              "urdu_scratch", "seq2seq_two_decoders"]
 
 
 def cpu_seconds(command: list[str], env: dict) -> float:
