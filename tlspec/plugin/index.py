@@ -26,13 +26,15 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tlspec.plugin.paths import cache_home, write_text_atomically
+
 FORMAT = 2
 
 
 def index_path(key: str) -> Path:
     """One file per key: `tlspec` and `python -m tlspec.cli` see different import paths, and each keeps its
     own index rather than rebuilding the other's."""
-    return Path(os.environ.get("TLSPEC_CACHE") or Path.home() / ".cache" / "tlspec") / f"plugin-index-{key}.json"
+    return cache_home() / f"plugin-index-{key}.json"
 
 
 def environment_key() -> str:
@@ -143,14 +145,6 @@ def read_index(key: str) -> PluginIndex | None:
 
 
 def write_index(index: PluginIndex) -> None:
-    """Written under a temporary name and renamed, so a reader never sees half of it; failing to write
-    (a read-only home) only means the next start loads everything again."""
-    path = index_path(index.key)
-    text = json.dumps({"format": FORMAT, "key": index.key, "entries": [e.to_json() for e in index.entries]})
-    temporary = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        temporary.write_text(text, encoding="utf-8")
-        os.replace(temporary, path)
-    except OSError:
-        temporary.unlink(missing_ok=True)
+    """Failing to write (a read-only home) only means the next start loads everything again."""
+    write_text_atomically(index_path(index.key), json.dumps(
+        {"format": FORMAT, "key": index.key, "entries": [e.to_json() for e in index.entries]}))

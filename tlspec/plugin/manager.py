@@ -146,14 +146,16 @@ class _Loader:
         self.manager.add_hookspecs(hookspecs)
         self.origins: dict[str, Origin] = {}
 
-    def register(self, module: object, origin: Origin) -> None:
+    def register(self, module: object, origin: Origin) -> str | None:
+        """The plugin's name in the manager, or None when pluggy refused it (recorded as a failure)."""
         name = f"{origin.distribution}:{origin.entry_point}"
         try:
             self.manager.register(module, name=name)
         except Exception as exc:  # pluggy rejects malformed hook implementations
             self.registry.fail(origin, f"{type(exc).__name__}: {exc}")
-            return
+            return None
         self.origins[name] = origin
+        return name
 
     def drop_unknown_hooks(self) -> None:
         """``check_pending`` names one plugin implementing a hook that has no spec; fail it and look again."""
@@ -226,8 +228,9 @@ def _load_into(loader: _Loader, points: Iterable[tuple[Callable[[], object], Ori
         except Exception as exc:
             loader.registry.fail(origin, f"{type(exc).__name__}: {exc}")
             continue
-        loader.register(module, origin)
-        names.append(f"{origin.distribution}:{origin.entry_point}")
+        name = loader.register(module, origin)
+        if name is not None:
+            names.append(name)
     return names
 
 

@@ -53,3 +53,23 @@ def read_utf8(path: Path, where: tuple = (), bom: bool = False) -> str:
         line, column = bad_byte_position(raw, error)
         raise PlanError(f"{path.name} is not UTF-8 text: byte 0x{raw[error.start]:02x} at line {line}, column "
                         f"{column} ({error.reason}); save it as UTF-8", where) from None
+
+
+def cache_home() -> Path:
+    """Where tlspec keeps what it can recompute (plugin index, data descriptions, features): $TLSPEC_CACHE,
+    by default ~/.cache/tlspec."""
+    return Path(os.environ.get("TLSPEC_CACHE") or Path.home() / ".cache" / "tlspec")
+
+
+def write_text_atomically(path: Path, text: str) -> bool:
+    """Write under a temporary name and rename, so a reader never sees half a file; False (nothing left
+    behind) when it cannot be written, e.g. a read-only cache folder."""
+    temporary = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary.write_text(text, encoding="utf-8")
+        os.replace(temporary, path)
+        return True
+    except OSError:
+        temporary.unlink(missing_ok=True)
+        return False

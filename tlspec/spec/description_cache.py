@@ -14,18 +14,18 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from collections.abc import Callable
 from pathlib import Path
 
 from tlspec.plugin.data import DataContext, DataDescription, DataField, LabelCounts
+from tlspec.plugin.paths import cache_home, write_text_atomically
 from tlspec.spec.problems import Section
 
 FORMAT = 1
 
 
 def descriptions_root() -> Path:
-    return Path(os.environ.get("TLSPEC_CACHE") or Path.home() / ".cache" / "tlspec") / "descriptions"
+    return cache_home() / "descriptions"
 
 
 def describe_cached(section: Section, context: DataContext,
@@ -100,10 +100,8 @@ def _write(path: Path, description: DataDescription, notes: list[str]) -> None:
             "splits": description.splits, "augmented": description.augmented,
             "vocabularies": {name: list(tokens) for name, tokens in description.vocabularies.items()},
             "notes": notes}
-    temporary = path.with_name(f"{path.name}.{os.getpid()}.tmp")
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        temporary.write_text(json.dumps(data), encoding="utf-8")
-        os.replace(temporary, path)
-    except (OSError, TypeError, ValueError):  # a read-only cache folder: the next run describes again
-        temporary.unlink(missing_ok=True)
+        text = json.dumps(data)
+    except (TypeError, ValueError):  # a plugin's description that JSON cannot hold: described every time
+        return
+    write_text_atomically(path, text)

@@ -17,6 +17,7 @@ import os
 import zipfile
 from pathlib import Path
 
+from tlspec.plugin.paths import cache_home
 from tlspec.training.feature_cache import CachedSplit, FeatureModels
 
 FORMAT = 1
@@ -24,7 +25,7 @@ FORMAT = 1
 
 def cache_root() -> Path:
     """$TLSPEC_CACHE/features, by default ~/.cache/tlspec/features."""
-    return Path(os.environ.get("TLSPEC_CACHE") or Path.home() / ".cache" / "tlspec") / "features"
+    return cache_home() / "features"
 
 
 class FeatureStore:
