@@ -4,7 +4,9 @@ Run: .venv/bin/python bench/validate_startup.py [--repeats 5] [SPEC ...]   (text
 
 Each spec is validated in a fresh process, as a user runs it, with its own empty TLSPEC_CACHE: the
 first run builds the plugin index (and, for a text source, describes the corpus and keeps the
-description); the next runs are what every later `validate` costs. The CPU time is the child's user +
+description); the next runs are what every later `validate` costs (answered from the last result while
+nothing the check read has changed); `--no-cache` runs check everything again, with the plugin index and
+the description already kept (what a run after an edit of the spec costs). The CPU time is the child's user +
 system time (getrusage), Python's own start included; `python -c pass` is shown for comparison.
 Bytecode is written as a user's machine writes it (PYTHONDONTWRITEBYTECODE is unset for the children,
 and one unmeasured run writes it first), so compiling sources is not counted.
@@ -39,13 +41,16 @@ def cpu_seconds(command: list[str], env: dict) -> float:
     return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
-def measure(spec: str, repeats: int, env: dict) -> tuple[float, float]:
-    """(first run, median of the next ``repeats``) CPU seconds, in a cache folder of the spec's own."""
+def measure(spec: str, repeats: int, env: dict) -> tuple[float, float, float]:
+    """(first run, median of the next ``repeats``, median of as many ``--no-cache`` runs) CPU seconds, in
+    a cache folder of the spec's own."""
     with tempfile.TemporaryDirectory() as cache:
         env = dict(env, TLSPEC_CACHE=cache)
         command = [sys.executable, "-m", "tlspec.cli", "validate", str(REPO / "specs" / f"{spec}.yaml")]
         first = cpu_seconds(command, env)
-        return first, statistics.median(cpu_seconds(command, env) for _ in range(repeats))
+        warm = statistics.median(cpu_seconds(command, env) for _ in range(repeats))
+        checked = statistics.median(cpu_seconds([*command, "--no-cache"], env) for _ in range(repeats))
+        return first, warm, checked
 
 
 def main() -> None:
@@ -62,11 +67,12 @@ def main() -> None:
                         dict(env, TLSPEC_CACHE=cache))
     python = statistics.median(cpu_seconds([sys.executable, "-c", "pass"], env) for _ in range(args.repeats))
     print(f"python -c pass: {python:.3f} s CPU")
-    print(f"{'spec':<24} {'kind':<6} {'first run':>10} {'next runs':>10}   (CPU seconds; median of {args.repeats})")
+    print(f"{'spec':<24} {'kind':<6} {'first run':>10} {'next runs':>10} {'--no-cache':>11}   "
+          f"(CPU seconds; median of {args.repeats})")
     for spec in chosen:
-        first, warm = measure(spec, args.repeats, env)
+        first, warm, checked = measure(spec, args.repeats, env)
         kind = "text" if spec in TEXT_SPECS else "image"
-        print(f"{spec:<24} {kind:<6} {first:>10.3f} {warm:>10.3f}", flush=True)
+        print(f"{spec:<24} {kind:<6} {first:>10.3f} {warm:>10.3f} {checked:>11.3f}", flush=True)
 
 
 if __name__ == "__main__":

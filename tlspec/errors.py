@@ -10,6 +10,8 @@ import difflib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+DEBUG_VARIABLE = "TLSPEC_DEBUG"  # set, a plugin's or tlspec's own failure shows its traceback
+
 
 @dataclass(frozen=True, order=True)
 class Location:

@@ -65,7 +65,7 @@ def test_running_out_of_memory_is_the_spec_s_to_change_not_a_tlspec_bug(monkeypa
         monkeypatch.setattr(tlspec, "validate", exhausted)
     else:  # not reported as a bug in the plugin: the spec asked for too much
         monkeypatch.setattr(SmallCNN, "plan", exhausted)
-    assert main(["validate", str(SPECS / "quickstart_source.yaml")]) == 1
+    assert main(["validate", str(SPECS / "quickstart_source.yaml"), "--no-cache"]) == 1
     assert capsys.readouterr().err == (
         "error: out of memory: the spec asks for more memory than this machine has; make batch_size, max_length or "
         "the model's sizes smaller\n")

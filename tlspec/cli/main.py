@@ -9,8 +9,7 @@ import threading
 
 from tlspec import __version__
 from tlspec.cli import build, evaluate, export, plan, plugins, predict, report, schema, serve, sweep, train, validate
-from tlspec.errors import SpecError, Terminated, TlspecError
-from tlspec.spec.problems import DEBUG_VARIABLE
+from tlspec.errors import DEBUG_VARIABLE, SpecError, Terminated, TlspecError
 
 EXIT_OK, EXIT_FAILURE, EXIT_SPEC, EXIT_INTERRUPTED, EXIT_TERMINATED = 0, 1, 2, 130, 143
 # A spec can ask for more than the machine has (huge max_length, batch_size or model sizes): the user's to change.

@@ -8,6 +8,7 @@ A file that is not UTF-8 is named at the line and column of its first bad byte.
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 from tlspec.errors import PlanError
@@ -28,6 +29,7 @@ def resolve_spec_path(spec_dir: Path, value: str | Path) -> Path:
     if any(len(part) > MAX_NAME_BYTES for part in encoded) or len(os.fsencode(str(path))) > MAX_PATH_BYTES:
         raise PlanError(f"the path {shown!r} is longer than a file system allows ({MAX_NAME_BYTES} bytes a name, "
                         f"{MAX_PATH_BYTES} a path)")
+    sys.audit("tlspec.path", str(path))  # validate's result cache counts it among what the check read
     return path
 
 

@@ -14,12 +14,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from tlspec.errors import PlanError, Problem, SpecError, TlspecError, format_path
+from tlspec.errors import DEBUG_VARIABLE, PlanError, Problem, SpecError, TlspecError, format_path
 from tlspec.plugin.manager import PluginRecord
 from tlspec.plugin.shapes import UnknownEndpoint
 from tlspec.spec.located_yaml import Locations
-
-DEBUG_VARIABLE = "TLSPEC_DEBUG"
 
 
 @dataclass

@@ -14,8 +14,7 @@ import re
 import sys
 from pathlib import Path
 
-from tlspec.errors import TlspecError
-from tlspec.spec.problems import DEBUG_VARIABLE
+from tlspec.errors import DEBUG_VARIABLE, TlspecError
 
 DECODE_NODE = re.compile(r"node [\w/]*Decode(Image|Jpeg|Png|Bmp|Gif)\b")
 FRAME = re.compile(r'File "([^"]+)", line (\d+), in (\S+)')
