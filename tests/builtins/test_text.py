@@ -241,6 +241,7 @@ def test_text_table_mistakes_are_located(write_spec, tmp_path):
                                  "columns: 'label', 'review'")
 
 
+@pytest.mark.slow  # 13 s of training; the masking units stay fast
 def test_padding_stays_masked_when_character_features_join(write_spec, corpus, keras):
     """Keras merges masks of concatenated sequences with 'any': every branch must mask padding."""
     text = SPEC.format(freeze="none", cell="gru").replace(

@@ -77,6 +77,7 @@ def test_missing_spec_file_is_a_clear_error(tmp_path):
     assert result.stderr.splitlines()[0] == "file not found: nothere.yaml"
 
 
+@pytest.mark.slow  # builds VGG16 (10 s); the build table test stays fast
 def test_build_json_report(tmp_path):
     result = run_cli("build", str(SPECS / "multitask_dense.yaml"), "--json", "--plot", "graph.png", cwd=tmp_path)
     assert result.returncode == 0, result.stderr

@@ -5,6 +5,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 
 from helpers import cnn_spec, make_image_folder, run_cli
 from tlspec.cli.validate_cache import ValidationCache
@@ -19,16 +20,25 @@ print("IMPORTED=" + ",".join(m for m in ("pydantic", "yaml", "tlspec_builtins") 
 """
 
 
+def age(root, recursive=True):
+    """Date ``root`` (and what is under it) 5 s back, each call a new time: a check does not keep what it read
+    within validate_cache.RACY_SECONDS of its start. Only what a step changed is dated again."""
+    when = time.time_ns() - 5_000_000_000
+    for path in [root, *(root.rglob("*") if recursive and root.is_dir() else [])]:
+        os.utime(path, ns=(when, when))
+
+
 def validate(tmp_path, *args):
-    # Made before the check: a folder created in the working folder while a check runs (which Python lists
-    # to import from it) keeps that check from being stored.
-    (tmp_path / "cache").mkdir(exist_ok=True)
     env = dict(os.environ, TLSPEC_CACHE=str(tmp_path / "cache"))
     return run_cli("validate", "spec.yaml", *args, cwd=tmp_path, env=env)
 
 
 def test_a_second_validate_replays_the_first_until_the_data_or_the_spec_changes(write_spec, image_data, tmp_path):
     cnn_spec(write_spec)
+    # Made before the check: a folder created in the working folder while a check runs (which Python lists
+    # to import from it) keeps that check from being stored.
+    (tmp_path / "cache").mkdir()
+    age(tmp_path)
     first, second = validate(tmp_path), validate(tmp_path)
     assert first.returncode == second.returncode == 0, first.stderr + second.stderr
     summary = "spec.yaml: valid — backbone small_cnn, heads: animal, freeze: all ("
@@ -44,14 +54,18 @@ def test_a_second_validate_replays_the_first_until_the_data_or_the_spec_changes(
     assert replayed.stdout.splitlines()[1] == "IMPORTED="  # no spec parser, no validator, no plugin
 
     shutil.rmtree(image_data / "test")  # a folder the check listed
+    age(image_data, recursive=False)
     gone = validate(tmp_path)
     assert gone.returncode == 2 and "images/test" in gone.stderr, gone.stdout + gone.stderr
     assert validate(tmp_path).returncode == 2  # a spec with problems is never stored
     make_image_folder(image_data / "test", {"cat": 8, "dog": 8}, seed=2)
+    age(image_data / "test")
+    age(image_data, recursive=False)
     back = validate(tmp_path)
     assert back.returncode == 0 and REPLAYED not in back.stdout
 
     (tmp_path / "spec.yaml").write_text((tmp_path / "spec.yaml").read_text().replace("seed: 5", "seed: 6"))
+    age(tmp_path / "spec.yaml")
     edited = validate(tmp_path)
     assert edited.returncode == 0 and REPLAYED not in edited.stdout
     assert validate(tmp_path).stdout.rstrip().endswith(REPLAYED)

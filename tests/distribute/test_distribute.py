@@ -181,6 +181,7 @@ def test_a_last_batch_smaller_than_the_workers_is_trained(tmp_path):
         np.testing.assert_allclose(ours, reference, atol=1e-2)
 
 
+@pytest.mark.slow  # two worker processes (10 s)
 def test_workers_share_each_shuffled_epoch_without_overlap(tmp_path):
     first, second = toy("shards", 18, tmp_path)  # batches of 4: the last global batch has 2
     for mine, theirs in zip(first["epochs"], second["epochs"]):
@@ -247,6 +248,7 @@ def test_two_tlspec_workers_end_identical_and_the_chief_saves_the_model(tmp_path
     assert mirrored_metrics["test"]["shape"]["accuracy"] == metrics["test"]["shape"]["accuracy"]
 
 
+@pytest.mark.slow  # waits out a worker timeout (12 s)
 def test_a_missing_worker_is_named_instead_of_hanging(tmp_path):
     addresses = local_addresses(2)
     workers = ",".join(addresses)
@@ -317,6 +319,7 @@ def test_sharing_penalty_is_scaled_for_replicas(tmp_path):
     assert doubled < 0.85 * alone  # measured: 25.1
 
 
+@pytest.mark.slow  # a CLI run (8 s)
 def test_mirrored_devices_that_do_not_exist_are_named(tmp_path):
     result = subprocess.run(TLSPEC + ["train", str(SPECS / "shapes_mirrored.yaml"), *SMALL, "--out", "run",
                                       "--set", "distribute.cpu_devices=null",

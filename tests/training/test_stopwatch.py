@@ -57,6 +57,7 @@ def test_the_process_age_is_read_from_proc():
     assert age is not None and 0 < age < 24 * 3600
 
 
+@pytest.mark.slow  # a whole CLI run (15 s); the stopwatch units stay fast
 def test_a_cli_run_accounts_for_every_second(tmp_path):
     result = run_cli("train", SPECS / "multitask_dense.yaml", "--out", tmp_path / "run", "--quiet")
     assert result.returncode == 0, result.stderr[-2000:]

@@ -11,8 +11,8 @@ environment stats them and, when all are as they were, prints the stored result 
 pydantic or any plugin (about 0.1 s instead of 0.6–1 s here).
 
 Not stored: a check that opened a socket or started a process (its answer may depend on more than
-files), one that read a file changed while it ran, and any spec with problems (those are always
-checked again). ``tlspec validate --no-cache`` always checks.
+files), one that read a file modified less than ``RACY_SECONDS`` before it began or while it ran, and
+any spec with problems (those are always checked again). ``tlspec validate --no-cache`` always checks.
 """
 
 from __future__ import annotations
@@ -38,6 +38,9 @@ WRITE_FLAGS = os.O_WRONLY | os.O_RDWR
 ENVIRONMENT_PREFIXES = ("TLSPEC_", "NLTK_", "KERAS_", "KAGGLE", "HF_", "XDG_", "PYTHON")
 ENVIRONMENT_NAMES = ("HOME",)
 SYSTEM_FOLDERS = ("/proc/", "/sys/", "/dev/")
+# A file's time can lag the clock (a coarse kernel clock; a file system that keeps whole or even seconds), so
+# a file modified this close to the check's start may have changed during it, unseen: such a check is not kept.
+RACY_SECONDS = 2
 
 
 class _Reads:
@@ -115,8 +118,9 @@ class ValidationCache:
         derived = str(cache_home().absolute()) + os.sep  # tlspec's own cache is not an input of a check
         dependencies = {path: _state(path) for path in sorted(reads.paths | _module_files())
                         if not path.startswith((derived, *SYSTEM_FOLDERS))}
-        if any(state is not None and state[0] >= self._started_ns for state in dependencies.values()):
-            return False  # changed while it was read: what was checked may not be what is there now
+        recent = self._started_ns - RACY_SECONDS * 1_000_000_000
+        if any(state is not None and state[0] >= recent for state in dependencies.values()):
+            return False  # may have changed while it was read: what was checked may not be what is there now
         entry = {"format": FORMAT, "summary": summary, "dependencies": dependencies}
         return write_text_atomically(self.path, json.dumps(entry))
 
