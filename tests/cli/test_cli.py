@@ -71,6 +71,16 @@ def test_running_out_of_memory_is_the_spec_s_to_change_not_a_tlspec_bug(monkeypa
         "the model's sizes smaller\n")
 
 
+def test_a_deleted_working_folder_is_a_clear_error(tmp_path):
+    gone = tmp_path / "gone"
+    gone.mkdir()
+    probe = f"import os, sys; os.chdir({str(gone)!r}); os.rmdir({str(gone)!r}); from tlspec.cli import main; " \
+            f"sys.exit(main(['validate', {str(SPECS / 'quickstart_source.yaml')!r}]))"
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
+    assert (result.returncode, result.stderr) == (
+        1, "error: the working folder no longer exists; change to a folder that does\n")
+
+
 def test_missing_spec_file_is_a_clear_error(tmp_path):
     result = run_cli("validate", "nothere.yaml", cwd=tmp_path)
     assert result.returncode == 2

@@ -34,6 +34,11 @@ def main(argv: list[str] | None = None) -> int:
 
         install()
     try:
+        os.getcwd()
+    except FileNotFoundError:  # relative paths, caches and runs all start from it
+        print("error: the working folder no longer exists; change to a folder that does", file=sys.stderr)
+        return EXIT_FAILURE
+    try:
         return args.run(args)
     except SpecError as error:
         for problem in error.problems:
