@@ -121,7 +121,7 @@ def test_the_environment_keys_the_result_and_a_damaged_entry_is_checked_again(tm
     assert ValidationCache(spec, []).path != first
     assert ValidationCache(spec, ["seed=1"]).path != ValidationCache(spec, []).path
     damaged = ValidationCache(spec, [])
-    for text in ("{", '{"format": 1, "summary": 3, "dependencies": {}}', '{"format": 1, "summary": "valid", '
+    for text in ("{", '{"summary": 3, "dependencies": {}}', '{"summary": "valid", '
                  '"dependencies": [1]}', "[]"):
         damaged.path.parent.mkdir(parents=True, exist_ok=True)
         damaged.path.write_text(text)

@@ -50,6 +50,7 @@ class _Reads:
         self.paths: set[str] = set()
         self.untrackable: str | None = None
         self.active = False
+        self.started_ns = 0
 
     def hook(self, event: str, arguments: tuple) -> None:
         if not self.active:
@@ -91,11 +92,10 @@ class ValidationCache:
     def replay(self) -> str | None:
         """The stored summary when every file the last check read is as it was; None otherwise."""
         try:
-            entry = json.loads(self.path.read_text(encoding="utf-8"))
-            if entry["format"] != FORMAT or not isinstance(entry["summary"], str):
+            entry = json.loads(self.path.read_text(encoding="utf-8"))  # FORMAT is in the key, not the entry
+            if not isinstance(entry["summary"], str):
                 return None
-            if any(_state(path) != (list(state) if state is not None else None)
-                   for path, state in entry["dependencies"].items()):
+            if any(_state(path) != state for path, state in entry["dependencies"].items()):
                 return None
             return entry["summary"]
         except (OSError, ValueError, KeyError, TypeError, AttributeError):
@@ -105,8 +105,7 @@ class ValidationCache:
     def recording(self) -> Iterator[_Reads]:
         """Record what the body reads; ``store`` afterwards saves a valid result against it."""
         reads = _recorder()
-        reads.paths, reads.untrackable, reads.active = set(), None, True
-        self._started_ns = time.time_ns()
+        reads.paths, reads.untrackable, reads.started_ns, reads.active = set(), None, time.time_ns(), True
         try:
             yield reads
         finally:
@@ -118,10 +117,10 @@ class ValidationCache:
         derived = str(cache_home().absolute()) + os.sep  # tlspec's own cache is not an input of a check
         dependencies = {path: _state(path) for path in sorted(reads.paths | _module_files())
                         if not path.startswith((derived, *SYSTEM_FOLDERS))}
-        recent = self._started_ns - RACY_SECONDS * 1_000_000_000
+        recent = reads.started_ns - RACY_SECONDS * 1_000_000_000
         if any(state is not None and state[0] >= recent for state in dependencies.values()):
             return False  # may have changed while it was read: what was checked may not be what is there now
-        entry = {"format": FORMAT, "summary": summary, "dependencies": dependencies}
+        entry = {"summary": summary, "dependencies": dependencies}
         return write_text_atomically(self.path, json.dumps(entry))
 
 
