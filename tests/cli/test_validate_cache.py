@@ -126,3 +126,13 @@ def test_the_environment_keys_the_result_and_a_damaged_entry_is_checked_again(tm
         damaged.path.parent.mkdir(parents=True, exist_ok=True)
         damaged.path.write_text(text)
         assert damaged.replay() is None
+
+
+def test_a_cache_that_cannot_be_written_only_costs_the_replay(write_spec, image_data, tmp_path):
+    cnn_spec(write_spec)
+    (tmp_path / "not-a-folder").write_text("")
+    env = dict(os.environ, TLSPEC_CACHE=str(tmp_path / "not-a-folder"))
+    for _ in range(2):  # neither the plugin index nor the result can be kept: each run checks
+        result = run_cli("validate", "spec.yaml", cwd=tmp_path, env=env)
+        assert result.returncode == 0 and result.stderr == "", result.stderr
+        assert result.stdout.startswith("spec.yaml: valid — ") and REPLAYED not in result.stdout

@@ -7,6 +7,7 @@ A file that is not UTF-8 is named at the line and column of its first bad byte.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from pathlib import Path
@@ -73,5 +74,6 @@ def write_text_atomically(path: Path, text: str) -> bool:
         os.replace(temporary, path)
         return True
     except OSError:
-        temporary.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):  # e.g. the cache "folder" is a file: there is nothing to remove
+            temporary.unlink(missing_ok=True)
         return False
